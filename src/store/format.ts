@@ -1,0 +1,102 @@
+/**
+ * Concept store layout (one directory, all numbers little-endian):
+ *
+ *   store.json      manifest and commit point: format, encoder {id, dim}, committed lengths
+ *   documents.jsonl one line per document: {"id","title","first","count"} (rows first..first+count-1)
+ *   texts.utf8      concept texts, concatenated
+ *   rows.u32        per concept 4 x uint32: text byte offset, text byte length, document index, position
+ *   vectors.f32     count x dim float32, unit length
+ *   vectors.i8      count x dim int8 (per-row symmetric quantisation)
+ *   scales.f32      count float32: vectors.f32[r] ~= vectors.i8[r] * scales.f32[r]
+ *
+ * Every file loads with one read; no per-row parsing. Bytes past the manifest's lengths are an
+ * interrupted append and are discarded on open.
+ */
+export const STORE_FORMAT = "lvm-edge-store";
+export const STORE_VERSION = 1;
+export const ROW_FIELDS = 4;
+
+export const FILES = {
+  manifest: "store.json",
+  documents: "documents.jsonl",
+  texts: "texts.utf8",
+  rows: "rows.u32",
+  vectors: "vectors.f32",
+  int8: "vectors.i8",
+  scales: "scales.f32",
+} as const;
+
+export interface EncoderRef {
+  id: string;
+  dim: number;
+}
+
+export interface StoreManifest {
+  format: typeof STORE_FORMAT;
+  version: number;
+  encoder: EncoderRef;
+  /** Committed concepts (rows). */
+  count: number;
+  /** Committed documents. */
+  documents: number;
+  /** Committed byte lengths of the two variable-length files. */
+  textBytes: number;
+  documentBytes: number;
+  updatedAt: string;
+}
+
+export interface DocumentEntry {
+  id: string;
+  title: string;
+  /** First row of this document; its rows are contiguous, in document order. */
+  first: number;
+  count: number;
+}
+
+/** Byte length each file must have for a manifest. */
+export function committedLengths(m: StoreManifest): Record<Exclude<keyof typeof FILES, "manifest">, number> {
+  return {
+    documents: m.documentBytes,
+    texts: m.textBytes,
+    rows: m.count * ROW_FIELDS * 4,
+    vectors: m.count * m.encoder.dim * 4,
+    int8: m.count * m.encoder.dim,
+    scales: m.count * 4,
+  };
+}
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+export function parseManifest(json: string, where: string): StoreManifest {
+  let m: Partial<StoreManifest>;
+  try {
+    m = JSON.parse(json);
+  } catch (error) {
+    throw new StoreError(`${where}: not valid JSON (${(error as Error).message})`);
+  }
+  if (m.format !== STORE_FORMAT)
+    throw new StoreError(`${where}: not a concept store (format is ${JSON.stringify(m.format)}, expected "${STORE_FORMAT}")`);
+  if (m.version !== STORE_VERSION)
+    throw new StoreError(`${where}: store version ${m.version} is not supported (expected ${STORE_VERSION})`);
+  const e = m.encoder;
+  if (!e || typeof e.id !== "string" || !Number.isInteger(e.dim) || e.dim <= 0) {
+    throw new StoreError(`${where}: field 'encoder' must be {id: string, dim: positive integer}`);
+  }
+  for (const field of ["count", "documents", "textBytes", "documentBytes"] as const) {
+    if (!Number.isInteger(m[field]) || (m[field] as number) < 0)
+      throw new StoreError(`${where}: field '${field}' must be a non-negative integer`);
+  }
+  return m as StoreManifest;
+}
+
+/** Refuses a store/encoder pairing whose vectors would not be comparable. */
+export function assertSameEncoder(store: EncoderRef, other: EncoderRef, what: string): void {
+  if (store.id !== other.id || store.dim !== other.dim) {
+    throw new StoreError(
+      `store was built with encoder '${store.id}' (dim ${store.dim}); ${what} uses encoder '${other.id}' (dim ${other.dim}). ` +
+        "Vectors of different encoders are not comparable: use a separate store.",
+    );
+  }
+}
