@@ -1,6 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 import type { Encoder } from "../encoders/types.ts";
 import { exactSearch } from "../index/exact.ts";
@@ -32,6 +33,10 @@ export function createApp(deps: AppDeps) {
 
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);
+    // Hono's own 4xx (malformed JSON body and the like) keep their status, in our error shape.
+    if (error instanceof HTTPException && error.status < 500) {
+      return errorResponse(c, new ApiError(error.status, error.status === 400 ? "invalid_json" : "bad_request", error.message));
+    }
     console.error(error);
     return errorResponse(c, new ApiError(500, "internal", "internal error"));
   });

@@ -62,10 +62,9 @@ export async function createUseLiteEncoder(assets: UseLiteAssets, options: UseLi
     async embed(texts) {
       const out = new Float32Array(texts.length * USE_LITE_DIM);
       const tokenized = texts.map((text, i) => {
-        const ids = tokenizer.encode(text);
-        // An empty text has no tokens; the graph needs at least one, so it embeds as the unknown token.
-        if (ids.length === 0) throw new Error(`text ${i} is empty: nothing to embed`);
-        return ids;
+        // A blank text has no meaning to embed (and the graph needs at least one token).
+        if (text.trim().length === 0) throw new Error(`text ${i} is empty: nothing to embed`);
+        return tokenizer.encode(text);
       });
       const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
       for (let b = 0; b < order.length; b += batchSize) {

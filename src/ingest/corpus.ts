@@ -39,7 +39,7 @@ function sentenceGroups(paragraph: string, n: number): string[] {
 }
 
 export function splitText(text: string): string[] {
-  const normalized = text.replace(/\r\n?/g, "\n");
+  const normalized = text.replace(/\r\n?/g, "\n").trim();
   const blocks = /\n[ \t]*\n/.test(normalized)
     ? normalized.split(/\n[ \t]*\n+/).map((b) => b.replace(/\s*\n\s*/g, " "))
     : normalized.split("\n");
