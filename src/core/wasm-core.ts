@@ -1,0 +1,115 @@
+/**
+ * Runtime-agnostic binding of the WASM SIMD core (wasm/assembly). The caller obtains a WebAssembly.Module
+ * its own way (Node: compile the file; Workers: import the .wasm module; browsers: fetch) and passes it here.
+ */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  quantizeRows(x: number, rows: number, n: number, q: number, scales: number): void;
+  linearI8(xq: number, xs: number, wq: number, ws: number, bias: number, y: number, rows: number, inDim: number, outDim: number): void;
+  linearF32(x: number, w: number, bias: number, y: number, rows: number, inDim: number, outDim: number): void;
+  gruGates(xp: number, hp: number, h: number, batch: number, hidden: number): void;
+  lstmGates(xp: number, hp: number, h: number, c: number, batch: number, hidden: number): void;
+  layerNorm(x: number, g: number, b: number, y: number, rows: number, dim: number): void;
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    out: number,
+    batch: number,
+    tokens: number,
+    width: number,
+    heads: number,
+    scratch: number,
+  ): void;
+  gelu(x: number, n: number): void;
+  addInPlace(y: number, x: number, n: number): void;
+  addRowsCyclic(x: number, pos: number, rows: number, period: number, dim: number): void;
+  l2NormalizeRows(x: number, rows: number, dim: number): void;
+  searchI8(
+    vectors: number,
+    rowScales: number,
+    count: number,
+    dim: number,
+    query: number,
+    queries: number,
+    k: number,
+    outRows: number,
+    outScores: number,
+  ): number;
+}
+
+/** A block of core memory. Views are made on demand: growing the memory detaches older views. */
+export class CoreBuffer {
+  readonly ptr: number;
+  readonly bytes: number;
+  private readonly core: WasmCore;
+  constructor(core: WasmCore, bytes: number) {
+    this.core = core;
+    this.bytes = bytes;
+    // 16-byte alignment for v128 loads: over-allocate and round up.
+    this.ptr = core.exports.alloc(bytes + 16);
+    if (this.ptr === 0) throw new Error(`wasm core: out of memory allocating ${bytes} bytes`);
+  }
+  get aligned(): number {
+    return (this.ptr + 15) & ~15;
+  }
+  f32(length = this.bytes / 4): Float32Array {
+    return new Float32Array(this.core.exports.memory.buffer, this.aligned, length);
+  }
+  i8(length = this.bytes): Int8Array {
+    return new Int8Array(this.core.exports.memory.buffer, this.aligned, length);
+  }
+  i32(length = this.bytes / 4): Int32Array {
+    return new Int32Array(this.core.exports.memory.buffer, this.aligned, length);
+  }
+  free(): void {
+    this.core.exports.free(this.ptr);
+  }
+}
+
+export class WasmCore {
+  readonly exports: CoreExports;
+  constructor(instance: WebAssembly.Instance) {
+    this.exports = instance.exports as unknown as CoreExports;
+  }
+
+  static async instantiate(module: WebAssembly.Module): Promise<WasmCore> {
+    const instance = await WebAssembly.instantiate(module, {
+      env: {
+        abort(_message: number, _file: number, line: number, column: number) {
+          throw new Error(`wasm core aborted at ${line}:${column}`);
+        },
+      },
+    });
+    return new WasmCore(instance);
+  }
+
+  buffer(bytes: number): CoreBuffer {
+    return new CoreBuffer(this, bytes);
+  }
+
+  /** Copies `data` into a new core buffer. */
+  fromF32(data: Float32Array): CoreBuffer {
+    const b = this.buffer(data.byteLength);
+    b.f32().set(data);
+    return b;
+  }
+
+  fromI8(data: Int8Array): CoreBuffer {
+    const b = this.buffer(data.byteLength);
+    b.i8().set(data);
+    return b;
+  }
+}
+
+/** Feature detection for the SIMD the core is built with (every current V8: Node, workerd, Chromium). */
+export function simdSupported(): boolean {
+  // (module (func (result v128) v128.const i32x4 0 0 0 0))
+  const bytes = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 11,
+  ]);
+  return WebAssembly.validate(bytes);
+}

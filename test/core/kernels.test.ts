@@ -1,0 +1,244 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadCore } from "../../src/core/node.ts";
+import { simdSupported, type WasmCore } from "../../src/core/wasm-core.ts";
+import { gelu, layerNorm, sigmoid } from "../../src/lvm/reference.ts";
+import { quantizeRows } from "../../src/store/quantize.ts";
+
+let core: WasmCore;
+beforeAll(async () => {
+  core = await loadCore();
+});
+
+function random(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32 - 0.5) * 2 * scale;
+  });
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Reference y = x @ W^T + b for W stored [out, in]. */
+function linearOutIn(x: Float32Array, w: Float32Array, b: Float32Array | null, rows: number, inDim: number, outDim: number): Float32Array {
+  const y = new Float32Array(rows * outDim);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = b ? b[o] : 0;
+      for (let i = 0; i < inDim; i++) s += x[r * inDim + i] * w[o * inDim + i];
+      y[r * outDim + o] = s;
+    }
+  }
+  return y;
+}
+
+describe("core kernels vs TypeScript references", () => {
+  it("detects SIMD", () => {
+    expect(simdSupported()).toBe(true);
+  });
+
+  it.each([
+    [1, 16, 4],
+    [2, 32, 8],
+    [3, 48, 7],
+    [32, 512, 96],
+    [5, 64, 1],
+  ])("linearF32 rows=%i in=%i out=%i within 1e-4", (rows, inDim, outDim) => {
+    const x = random(rows * inDim, 1);
+    const w = random(outDim * inDim, 2, 0.2);
+    const b = random(outDim, 3);
+    for (const bias of [b, null]) {
+      const [xb, wb, yb] = [core.fromF32(x), core.fromF32(w), core.buffer(rows * outDim * 4)];
+      const bb = bias ? core.fromF32(bias) : null;
+      core.exports.linearF32(xb.aligned, wb.aligned, bb?.aligned ?? 0, yb.aligned, rows, inDim, outDim);
+      expect(maxAbsDiff(yb.f32(rows * outDim), linearOutIn(x, w, bias, rows, inDim, outDim))).toBeLessThan(1e-4);
+      for (const buf of [xb, wb, yb, bb]) buf?.free();
+    }
+  });
+
+  it("quantizeRows gives the store's per-row INT8 codes and scales", () => {
+    const rows = 7;
+    const n = 64;
+    const x = random(rows * n, 4);
+    const [xb, qb, sb] = [core.fromF32(x), core.buffer(rows * n), core.buffer(rows * 4)];
+    core.exports.quantizeRows(xb.aligned, rows, n, qb.aligned, sb.aligned);
+    const expected = quantizeRows(x, n);
+    // Rounding of exact .5 ties may differ (nearest-even vs half-up): at most one step.
+    expect(maxAbsDiff(qb.i8(rows * n), expected.codes)).toBeLessThanOrEqual(1);
+    expect(maxAbsDiff(sb.f32(rows), expected.scales)).toBeLessThan(1e-9);
+  });
+
+  it.each([
+    [1, 16, 4],
+    [3, 48, 7],
+    [32, 512, 96],
+  ])("linearI8 rows=%i in=%i out=%i equals the exact integer computation", (rows, inDim, outDim) => {
+    const xq = Int8Array.from(random(rows * inDim, 5), (v) => Math.round(v * 127));
+    const wq = Int8Array.from(random(outDim * inDim, 6), (v) => Math.round(v * 127));
+    const xs = random(rows, 7, 0.01).map(Math.abs);
+    const ws = random(outDim, 8, 0.01).map(Math.abs);
+    const b = random(outDim, 9);
+    const bufs = [core.fromI8(xq), core.fromF32(xs), core.fromI8(wq), core.fromF32(ws), core.fromF32(b), core.buffer(rows * outDim * 4)];
+    const [xqb, xsb, wqb, wsb, bb, yb] = bufs;
+    core.exports.linearI8(xqb.aligned, xsb.aligned, wqb.aligned, wsb.aligned, bb.aligned, yb.aligned, rows, inDim, outDim);
+    const expected = new Float32Array(rows * outDim);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outDim; o++) {
+        let dot = 0;
+        for (let i = 0; i < inDim; i++) dot += xq[r * inDim + i] * wq[o * inDim + i];
+        expected[r * outDim + o] = xs[r] * ws[o] * dot + b[o];
+      }
+    }
+    expect(maxAbsDiff(yb.f32(rows * outDim), expected)).toBeLessThan(1e-4);
+    for (const buf of bufs) buf.free();
+  });
+
+  it("quantize + linearI8 approximates the f32 layer (relative error < 2%)", () => {
+    const [rows, inDim, outDim] = [8, 512, 64];
+    const x = random(rows * inDim, 10);
+    const w = random(outDim * inDim, 11, 0.05);
+    const exact = linearOutIn(x, w, null, rows, inDim, outDim);
+    const wq = new Int8Array(w.length);
+    const ws = new Float32Array(outDim);
+    for (let o = 0; o < outDim; o++) {
+      let m = 0;
+      for (let i = 0; i < inDim; i++) m = Math.max(m, Math.abs(w[o * inDim + i]));
+      ws[o] = m / 127;
+      for (let i = 0; i < inDim; i++) wq[o * inDim + i] = Math.round(w[o * inDim + i] / ws[o]);
+    }
+    const bufs = [
+      core.fromF32(x),
+      core.buffer(rows * inDim),
+      core.buffer(rows * 4),
+      core.fromI8(wq),
+      core.fromF32(ws),
+      core.buffer(rows * outDim * 4),
+    ];
+    const [xb, xqb, xsb, wqb, wsb, yb] = bufs;
+    core.exports.quantizeRows(xb.aligned, rows, inDim, xqb.aligned, xsb.aligned);
+    core.exports.linearI8(xqb.aligned, xsb.aligned, wqb.aligned, wsb.aligned, 0, yb.aligned, rows, inDim, outDim);
+    const y = yb.f32(rows * outDim);
+    let err = 0;
+    let norm = 0;
+    for (let i = 0; i < y.length; i++) {
+      err += (y[i] - exact[i]) ** 2;
+      norm += exact[i] ** 2;
+    }
+    expect(Math.sqrt(err / norm)).toBeLessThan(0.02);
+    for (const buf of bufs) buf.free();
+  });
+
+  it("gruGates and lstmGates follow the PyTorch equations", () => {
+    const [batch, H] = [3, 20];
+    const xp3 = random(batch * 3 * H, 12, 2);
+    const hp3 = random(batch * 3 * H, 13, 2);
+    const h0 = random(batch * H, 14);
+    const hb = core.fromF32(h0);
+    const [xb, hpb] = [core.fromF32(xp3), core.fromF32(hp3)];
+    core.exports.gruGates(xb.aligned, hpb.aligned, hb.aligned, batch, H);
+    const gru = new Float32Array(batch * H);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < H; j++) {
+        const at = (a: Float32Array, g: number) => a[b * 3 * H + g * H + j];
+        const r = sigmoid(at(xp3, 0) + at(hp3, 0));
+        const z = sigmoid(at(xp3, 1) + at(hp3, 1));
+        const n = Math.tanh(at(xp3, 2) + r * at(hp3, 2));
+        gru[b * H + j] = (1 - z) * n + z * h0[b * H + j];
+      }
+    }
+    expect(maxAbsDiff(hb.f32(batch * H), gru)).toBeLessThan(1e-5);
+
+    const xp4 = random(batch * 4 * H, 15, 2);
+    const hp4 = random(batch * 4 * H, 16, 2);
+    const c0 = random(batch * H, 17);
+    const [x4, h4, hh, cc] = [core.fromF32(xp4), core.fromF32(hp4), core.fromF32(h0), core.fromF32(c0)];
+    core.exports.lstmGates(x4.aligned, h4.aligned, hh.aligned, cc.aligned, batch, H);
+    const hExp = new Float32Array(batch * H);
+    const cExp = new Float32Array(batch * H);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < H; j++) {
+        const g = (k: number) => xp4[b * 4 * H + k * H + j] + hp4[b * 4 * H + k * H + j];
+        cExp[b * H + j] = sigmoid(g(1)) * c0[b * H + j] + sigmoid(g(0)) * Math.tanh(g(2));
+        hExp[b * H + j] = sigmoid(g(3)) * Math.tanh(cExp[b * H + j]);
+      }
+    }
+    expect(maxAbsDiff(hh.f32(batch * H), hExp)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(cc.f32(batch * H), cExp)).toBeLessThan(1e-5);
+  });
+
+  it("layerNorm, gelu and l2NormalizeRows match the reference", () => {
+    const [rows, dim] = [4, 32];
+    const x = random(rows * dim, 18, 3);
+    const g = random(dim, 19);
+    const b = random(dim, 20);
+    const [xb, gb, bb, yb] = [core.fromF32(x), core.fromF32(g), core.fromF32(b), core.buffer(rows * dim * 4)];
+    core.exports.layerNorm(xb.aligned, gb.aligned, bb.aligned, yb.aligned, rows, dim);
+    expect(maxAbsDiff(yb.f32(rows * dim), layerNorm(x, g, b, rows, dim))).toBeLessThan(1e-4);
+    core.exports.gelu(xb.aligned, rows * dim);
+    expect(maxAbsDiff(xb.f32(rows * dim), x.map(gelu))).toBeLessThan(1e-5);
+    const n = core.fromF32(x);
+    core.exports.l2NormalizeRows(n.aligned, rows, dim);
+    const norms = Array.from({ length: rows }, (_, r) => Math.hypot(...n.f32(rows * dim).subarray(r * dim, (r + 1) * dim)));
+    for (const v of norms) expect(v).toBeCloseTo(1, 5);
+  });
+
+  it("attention matches softmax(q k^T / sqrt(dh)) v per head", () => {
+    const [batch, T, W, heads] = [2, 5, 16, 4];
+    const [q, k, v] = [random(batch * T * W, 21, 2), random(batch * T * W, 22, 2), random(batch * T * W, 23)];
+    const [qb, kb, vb, ob, sb] = [core.fromF32(q), core.fromF32(k), core.fromF32(v), core.buffer(batch * T * W * 4), core.buffer(T * 4)];
+    core.exports.attention(qb.aligned, kb.aligned, vb.aligned, ob.aligned, batch, T, W, heads, sb.aligned);
+    const dh = W / heads;
+    const expected = new Float32Array(batch * T * W);
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < T; i++) {
+          const s = Array.from({ length: T }, (_, j) => {
+            let d = 0;
+            for (let c = 0; c < dh; c++) d += q[(b * T + i) * W + h * dh + c] * k[(b * T + j) * W + h * dh + c];
+            return d / Math.sqrt(dh);
+          });
+          const m = Math.max(...s);
+          const e = s.map((x) => Math.exp(x - m));
+          const sum = e.reduce((a, c) => a + c, 0);
+          for (let c = 0; c < dh; c++)
+            expected[(b * T + i) * W + h * dh + c] = e.reduce((a, p, j) => a + (p / sum) * v[(b * T + j) * W + h * dh + c], 0);
+        }
+      }
+    }
+    expect(maxAbsDiff(ob.f32(batch * T * W), expected)).toBeLessThan(1e-5);
+  });
+
+  it("searchI8 keeps the k best INT8 scores for several queries at once", () => {
+    const [count, dim, nq, k] = [300, 32, 3, 10];
+    const vectors = Int8Array.from(random(count * dim, 24), (v) => Math.round(v * 127));
+    const scales = random(count, 25, 0.01).map(Math.abs);
+    const queries = Int8Array.from(random(nq * dim, 26), (v) => Math.round(v * 127));
+    const [vb, sb, qb, rb, scb] = [
+      core.fromI8(vectors),
+      core.fromF32(scales),
+      core.fromI8(queries),
+      core.buffer(nq * k * 4),
+      core.buffer(nq * k * 4),
+    ];
+    expect(core.exports.searchI8(vb.aligned, sb.aligned, count, dim, qb.aligned, nq, k, rb.aligned, scb.aligned)).toBe(k);
+    for (let qi = 0; qi < nq; qi++) {
+      const all = Array.from({ length: count }, (_, r) => {
+        let d = 0;
+        for (let j = 0; j < dim; j++) d += vectors[r * dim + j] * queries[qi * dim + j];
+        return { r, s: Math.fround(d * scales[r]) };
+      }).sort((a, b) => b.s - a.s || a.r - b.r);
+      const got = Array.from(rb.i32(nq * k).subarray(qi * k, (qi + 1) * k)).sort((a, b) => a - b);
+      expect(got).toEqual(
+        all
+          .slice(0, k)
+          .map((x) => x.r)
+          .sort((a, b) => a - b),
+      );
+    }
+  });
+});

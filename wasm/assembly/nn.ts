@@ -1,0 +1,154 @@
+// Element-wise and small layers of the LVMs; shapes in each comment, row-major f32.
+
+@inline function sigmoid(x: f32): f32 {
+  return 1 / (1 + Mathf.exp(-x));
+}
+
+@inline function tanhf(x: f32): f32 {
+  // tanh(x) = 1 - 2 / (exp(2x) + 1); clamped so exp cannot overflow.
+  const t = Mathf.min(Mathf.max(x, -15), 15);
+  return 1 - 2 / (Mathf.exp(2 * t) + 1);
+}
+
+/**
+ * GRU gates, PyTorch order [r | z | n]; xp = x @ W_i + b_i and hp = h @ W_h + b_h, both [batch, 3H]:
+ *   r = sigmoid(xp_r + hp_r); z = sigmoid(xp_z + hp_z); n = tanh(xp_n + r * hp_n); h = (1 - z) * n + z * h
+ * h: [batch, H], updated in place.
+ */
+export function gruGates(xp: usize, hp: usize, h: usize, batch: i32, hidden: i32): void {
+  const H = <usize>hidden;
+  for (let b = 0; b < batch; b++) {
+    const xb = xp + ((<usize>b * 3 * H) << 2);
+    const hb = hp + ((<usize>b * 3 * H) << 2);
+    const out = h + ((<usize>b * H) << 2);
+    for (let j: usize = 0; j < H; j++) {
+      const r = sigmoid(load<f32>(xb + (j << 2)) + load<f32>(hb + (j << 2)));
+      const z = sigmoid(load<f32>(xb + ((H + j) << 2)) + load<f32>(hb + ((H + j) << 2)));
+      const n = tanhf(load<f32>(xb + ((2 * H + j) << 2)) + r * load<f32>(hb + ((2 * H + j) << 2)));
+      const prev = load<f32>(out + (j << 2));
+      store<f32>(out + (j << 2), (1 - z) * n + z * prev);
+    }
+  }
+}
+
+/**
+ * LSTM gates, PyTorch order [i | f | g | o]; xp = x @ W_i + b and hp = h @ W_h, both [batch, 4H]:
+ *   c = sigmoid(f) * c + sigmoid(i) * tanh(g); h = sigmoid(o) * tanh(c)
+ * h, c: [batch, H], updated in place.
+ */
+export function lstmGates(xp: usize, hp: usize, h: usize, c: usize, batch: i32, hidden: i32): void {
+  const H = <usize>hidden;
+  for (let b = 0; b < batch; b++) {
+    const xb = xp + ((<usize>b * 4 * H) << 2);
+    const hb = hp + ((<usize>b * 4 * H) << 2);
+    const hOut = h + ((<usize>b * H) << 2);
+    const cOut = c + ((<usize>b * H) << 2);
+    for (let j: usize = 0; j < H; j++) {
+      const gi = load<f32>(xb + (j << 2)) + load<f32>(hb + (j << 2));
+      const gf = load<f32>(xb + ((H + j) << 2)) + load<f32>(hb + ((H + j) << 2));
+      const gg = load<f32>(xb + ((2 * H + j) << 2)) + load<f32>(hb + ((2 * H + j) << 2));
+      const go = load<f32>(xb + ((3 * H + j) << 2)) + load<f32>(hb + ((3 * H + j) << 2));
+      const cNew = sigmoid(gf) * load<f32>(cOut + (j << 2)) + sigmoid(gi) * tanhf(gg);
+      store<f32>(cOut + (j << 2), cNew);
+      store<f32>(hOut + (j << 2), sigmoid(go) * tanhf(cNew));
+    }
+  }
+}
+
+/** y = (x - mean) / sqrt(var + 1e-5) * g + b per row; x, y: [rows, dim] (may alias), g, b: [dim]. */
+export function layerNorm(x: usize, g: usize, b: usize, y: usize, rows: i32, dim: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + ((<usize>(r * dim)) << 2);
+    const yr = y + ((<usize>(r * dim)) << 2);
+    let mean: f32 = 0;
+    for (let j = 0; j < dim; j++) mean += load<f32>(xr + (<usize>j << 2));
+    mean /= <f32>dim;
+    let variance: f32 = 0;
+    for (let j = 0; j < dim; j++) {
+      const d = load<f32>(xr + (<usize>j << 2)) - mean;
+      variance += d * d;
+    }
+    const inv: f32 = <f32>1 / Mathf.sqrt(variance / <f32>dim + <f32>1e-5);
+    for (let j = 0; j < dim; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, (load<f32>(xr + o) - mean) * inv * load<f32>(g + o) + load<f32>(b + o));
+    }
+  }
+}
+
+/**
+ * Bidirectional multi-head attention over `tokens` positions per sequence.
+ * q, k, v, out: [batch * tokens, width]; head h uses columns h*dh .. (h+1)*dh with dh = width / heads:
+ *   out_h = softmax(q_h k_h^T / sqrt(dh)) v_h
+ * scratch: f32 [tokens].
+ */
+export function attention(q: usize, k: usize, v: usize, out: usize, batch: i32, tokens: i32, width: i32, heads: i32, scratch: usize): void {
+  const dh = width / heads;
+  const scale: f32 = <f32>1 / Mathf.sqrt(<f32>dh);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < tokens; i++) {
+        const qi = q + (<usize>((b * tokens + i) * width + h * dh) << 2);
+        let max: f32 = -Infinity;
+        for (let j = 0; j < tokens; j++) {
+          const kj = k + (<usize>((b * tokens + j) * width + h * dh) << 2);
+          let s: f32 = 0;
+          for (let d = 0; d < dh; d++) s += load<f32>(qi + (<usize>d << 2)) * load<f32>(kj + (<usize>d << 2));
+          s *= scale;
+          store<f32>(scratch + (<usize>j << 2), s);
+          if (s > max) max = s;
+        }
+        let sum: f32 = 0;
+        for (let j = 0; j < tokens; j++) {
+          const e = Mathf.exp(load<f32>(scratch + (<usize>j << 2)) - max);
+          store<f32>(scratch + (<usize>j << 2), e);
+          sum += e;
+        }
+        const oi = out + (<usize>((b * tokens + i) * width + h * dh) << 2);
+        for (let d = 0; d < dh; d++) {
+          let acc: f32 = 0;
+          for (let j = 0; j < tokens; j++) {
+            acc += load<f32>(scratch + (<usize>j << 2)) * load<f32>(v + (<usize>((b * tokens + j) * width + h * dh + d) << 2));
+          }
+          store<f32>(oi + (<usize>d << 2), acc / sum);
+        }
+      }
+    }
+  }
+}
+
+/** GELU (tanh approximation) in place over n values. */
+export function gelu(x: usize, n: i32): void {
+  const c: f32 = 0.7978845608028654; // sqrt(2 / pi)
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    const v = load<f32>(p);
+    store<f32>(p, 0.5 * v * (1 + tanhf(c * (v + 0.044715 * v * v * v))));
+  }
+}
+
+/** y[i] += x[i] over n values (n a multiple of 4). */
+export function addInPlace(y: usize, x: usize, n: i32): void {
+  for (let i: usize = 0; i < (<usize>n << 2); i += 16) v128.store(y + i, f32x4.add(v128.load(y + i), v128.load(x + i)));
+}
+
+/** x[r, :] += pos[r % period, :] for x: [rows, dim], pos: [period, dim]. */
+export function addRowsCyclic(x: usize, pos: usize, rows: i32, period: i32, dim: i32): void {
+  for (let r = 0; r < rows; r++) addInPlace(x + (<usize>(r * dim) << 2), pos + (<usize>((r % period) * dim) << 2), dim);
+}
+
+/** Rows of x: [rows, dim] scaled to unit length in place (zero rows stay zero). */
+export function l2NormalizeRows(x: usize, rows: i32, dim: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * dim) << 2);
+    let acc = f32x4.splat(0);
+    for (let i: usize = 0; i < (<usize>dim << 2); i += 16) {
+      const v = v128.load(xr + i);
+      acc = f32x4.add(acc, f32x4.mul(v, v));
+    }
+    const s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    if (s <= 0) continue;
+    const inv = f32x4.splat(1 / Mathf.sqrt(s));
+    for (let i: usize = 0; i < (<usize>dim << 2); i += 16) v128.store(xr + i, f32x4.mul(v128.load(xr + i), inv));
+  }
+}

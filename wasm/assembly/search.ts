@@ -1,0 +1,83 @@
+// Exact top-k over INT8 concept vectors (approximate scores; the wrapper rescores the short list in f32).
+
+/** int8 dot product of two rows of n values (n a multiple of 16): extmul to i16 pairs, widen, accumulate. */
+@inline function dotI8(a: usize, b: usize, n: usize): i32 {
+  let acc = i32x4.splat(0);
+  for (let i: usize = 0; i < n; i += 16) {
+    const x = v128.load(a + i);
+    const y = v128.load(b + i);
+    // |product| <= 127 * 127, so the sum of two fits in i16.
+    const pairs = i16x8.add(i16x8.extmul_low_i8x16_s(x, y), i16x8.extmul_high_i8x16_s(x, y));
+    acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(pairs));
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+}
+
+/** Min-heap of (score, row) pairs in two parallel arrays; heap[0] is the worst kept hit. */
+@inline function heapWorse(scores: usize, rows: usize, i: i32, j: i32): bool {
+  const si = load<f32>(scores + (<usize>i << 2));
+  const sj = load<f32>(scores + (<usize>j << 2));
+  return si < sj || (si == sj && load<i32>(rows + (<usize>i << 2)) > load<i32>(rows + (<usize>j << 2)));
+}
+
+@inline function heapSwap(scores: usize, rows: usize, i: i32, j: i32): void {
+  const pi = <usize>i << 2;
+  const pj = <usize>j << 2;
+  const s = load<f32>(scores + pi);
+  store<f32>(scores + pi, load<f32>(scores + pj));
+  store<f32>(scores + pj, s);
+  const r = load<i32>(rows + pi);
+  store<i32>(rows + pi, load<i32>(rows + pj));
+  store<i32>(rows + pj, r);
+}
+
+function heapPush(scores: usize, rows: usize, size: i32, score: f32, row: i32): void {
+  store<f32>(scores + (<usize>size << 2), score);
+  store<i32>(rows + (<usize>size << 2), row);
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!heapWorse(scores, rows, i, parent)) break;
+    heapSwap(scores, rows, i, parent);
+    i = parent;
+  }
+}
+
+function heapReplaceTop(scores: usize, rows: usize, size: i32, score: f32, row: i32): void {
+  store<f32>(scores, score);
+  store<i32>(rows, row);
+  let i = 0;
+  while (true) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < size && heapWorse(scores, rows, l, m)) m = l;
+    if (r < size && heapWorse(scores, rows, r, m)) m = r;
+    if (m == i) break;
+    heapSwap(scores, rows, i, m);
+    i = m;
+  }
+}
+
+/**
+ * Top-k rows by approximate dot product score[r] = rowScales[r] * (vectors[r] . query), for `queries`
+ * queries at once (each row is read once for all of them).
+ * vectors: i8 [count, dim], rowScales: f32 [count], query: i8 [queries, dim],
+ * outRows: i32 [queries, k], outScores: f32 [queries, k] (unordered heaps). Returns the hits kept per query.
+ */
+export function searchI8(vectors: usize, rowScales: usize, count: i32, dim: i32, query: usize, queries: i32, k: i32, outRows: usize, outScores: usize): i32 {
+  const n = <usize>dim;
+  const size = k < count ? k : count;
+  for (let row = 0; row < count; row++) {
+    const v = vectors + <usize>row * n;
+    const scale = load<f32>(rowScales + (<usize>row << 2));
+    for (let qi = 0; qi < queries; qi++) {
+      const score = <f32>dotI8(v, query + <usize>qi * n, n) * scale;
+      const hs = outScores + ((<usize>(qi * k)) << 2);
+      const hr = outRows + ((<usize>(qi * k)) << 2);
+      if (row < size) heapPush(hs, hr, row, score, row);
+      else if (score > load<f32>(hs)) heapReplaceTop(hs, hr, size, score, row);
+    }
+  }
+  return size;
+}
