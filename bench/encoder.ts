@@ -30,13 +30,22 @@ export async function benchEncoder(): Promise<Record<string, unknown>> {
   const corpus = join(tmpdir(), `lvm-bench-encoder-${process.pid}.json`);
   writeFileSync(corpus, JSON.stringify(picked));
   const run = (runtime: string): Run =>
-    JSON.parse(execFileSync(process.execPath, [new URL("./encoder-run.ts", import.meta.url).pathname, runtime, corpus], { encoding: "utf8" }).trim().split("\n").pop()!);
+    JSON.parse(
+      execFileSync(process.execPath, [new URL("./encoder-run.ts", import.meta.url).pathname, runtime, corpus], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop()!,
+    );
   const reference = run("reference");
   const ours = run("ours");
   console.log("\n## Encoder: USE-lite ingest throughput, 256 mini paragraphs, one core");
   console.log("| runtime | concepts/s | seconds |\n|---|---|---|");
-  console.log(`| @energetic-ai/embeddings (reference, embed only, batches of 32) | ${reference.conceptsPerSecond.toFixed(1)} | ${reference.seconds.toFixed(1)} |`);
-  console.log(`| lvm-edge ingest (TF.js WASM, length-sorted batches, store writes, model load) | ${ours.conceptsPerSecond.toFixed(1)} | ${ours.seconds.toFixed(1)} |`);
+  console.log(
+    `| @energetic-ai/embeddings (reference, embed only, batches of 32) | ${reference.conceptsPerSecond.toFixed(1)} | ${reference.seconds.toFixed(1)} |`,
+  );
+  console.log(
+    `| lvm-edge ingest (TF.js WASM, length-sorted batches, store writes, model load) | ${ours.conceptsPerSecond.toFixed(1)} | ${ours.seconds.toFixed(1)} |`,
+  );
   const ratio = ours.conceptsPerSecond / reference.conceptsPerSecond;
   console.log(`ratio ours / reference: ${ratio.toFixed(2)}x`);
   return { reference, ours, ratio };
