@@ -1,16 +1,30 @@
 // Node adapter: serves the Hono app with @hono/node-server over a store on disk.
 import { serve } from "@hono/node-server";
 import { createApp } from "../api/app.ts";
+import { ModelRegistry } from "../api/models.ts";
+import { loadCore } from "../core/node.ts";
+import { CoreIndex } from "../core/search-core.ts";
+import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
+import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
+import { loadModels, SHIPPED_MODELS_DIR } from "./node-models.ts";
 
 export interface ServerOptions {
   /** A store directory; the embedded demo store when omitted. */
   store?: string;
   port: number;
   host: string;
+  /** Extra model directories (each holding model folders) besides the shipped models/. */
+  modelRoots?: string[];
+  /** The default model's name. */
+  model?: string;
+  precision?: "int8" | "f32";
+  /** SQLite file for request metrics; "off" disables them. */
+  metricsDb?: string;
+  adminKey?: string;
 }
 
 export async function startServer(options: ServerOptions) {
@@ -24,11 +38,33 @@ export async function startServer(options: ServerOptions) {
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
-  const app = createApp({ store, encoder });
+
+  const core = await loadCore();
+  let exactIndex: VectorIndex;
+  try {
+    exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
+  } catch (error) {
+    console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
+    exactIndex = referenceIndex(store.vectors, store.dim);
+  }
+  const models = new ModelRegistry();
+  const roots = [SHIPPED_MODELS_DIR, ...(options.modelRoots ?? [])];
+  const reloadModels = async () => {
+    await loadModels(models, core, roots, store.encoder, { precision: options.precision, preferred: options.model });
+  };
+  await reloadModels();
+  const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
+
+  const app = createApp({ store, exactIndex, encoder, models, metrics, adminKey: options.adminKey, reloadModels, runtime: "node" });
   const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host });
   await new Promise<void>((resolve) => server.once("listening", resolve));
+  server.on("close", () => void metrics?.close());
   console.log(
-    `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id})`,
+    `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}; ` +
+      `models: ${models
+        .list()
+        .map((m) => m.name)
+        .join(", ")}; default ${models.defaultName})`,
   );
   return server;
 }

@@ -1,0 +1,88 @@
+// Node adapter: the models served by the API, read from model directories (models/<name>/model.json).
+import { readdir, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { baselineModels, type LvmModel, ModelRegistry } from "../api/models.ts";
+import { CoreLvm, type CorePrecision } from "../core/lvm-core.ts";
+import type { WasmCore } from "../core/wasm-core.ts";
+import { parameterCount } from "../lvm/architectures.ts";
+import { readModel } from "../lvm/read-model.ts";
+import type { EncoderRef } from "../store/format.ts";
+
+export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
+
+/** Model directories directly under `root` (those holding a model.json). */
+export async function modelDirs(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const dirs: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const dir = join(root, e.name);
+    if (
+      await stat(join(dir, "model.json")).then(
+        () => true,
+        () => false,
+      )
+    )
+      dirs.push(dir);
+  }
+  return dirs.sort();
+}
+
+export async function loadCoreModel(core: WasmCore, dir: string, precision: CorePrecision): Promise<LvmModel & { lvm: CoreLvm }> {
+  const model = await readModel(dir);
+  const lvm = new CoreLvm(core, model, precision);
+  const { config, manifest } = model;
+  return {
+    name: basename(dir),
+    arch: config.arch,
+    backend: `core-${precision}`,
+    dim: config.dim,
+    encoder: manifest.encoder.id,
+    context: config.context,
+    parameters: parameterCount(config),
+    description: `${config.arch.toUpperCase()} LVM (${(parameterCount(config) / 1e6).toFixed(2)}M parameters) on the WASM core, ${precision}`,
+    metrics: manifest.metrics,
+    lvm,
+    forward: (contexts, batch) => lvm.forward(contexts, batch),
+  };
+}
+
+/**
+ * Fills `registry` with every model under `roots` whose encoder matches the store, plus the baselines.
+ * The default is `preferred` when present, else the first trained model, else copy-last.
+ */
+export async function loadModels(
+  registry: ModelRegistry,
+  core: WasmCore,
+  roots: string[],
+  store: EncoderRef,
+  options: { precision?: CorePrecision; preferred?: string; warn?: (message: string) => void } = {},
+): Promise<ModelRegistry> {
+  for (const m of registry.list()) (m as { lvm?: CoreLvm }).lvm?.dispose();
+  registry.clear();
+  const warn = options.warn ?? ((m: string) => console.warn(m));
+  for (const root of roots) {
+    for (const dir of await modelDirs(root)) {
+      try {
+        const model = await loadCoreModel(core, dir, options.precision ?? "int8");
+        if (model.encoder !== store.id || model.dim !== store.dim) {
+          warn(
+            `model ${dir} was trained on encoder '${model.encoder}' (dim ${model.dim}), the store uses '${store.id}' (dim ${store.dim}): not served`,
+          );
+          model.lvm.dispose();
+          continue;
+        }
+        registry.add(model, { isDefault: model.name === options.preferred });
+      } catch (error) {
+        warn(`model ${dir} could not be loaded: ${(error as Error).message}`);
+      }
+    }
+  }
+  const trainedDefault = registry.defaultName;
+  for (const baseline of baselineModels(store.dim, store.id)) registry.add(baseline);
+  registry.defaultName = trainedDefault ?? "copy-last";
+  return registry;
+}
+
+export { ModelRegistry };
