@@ -1,9 +1,10 @@
 import { StoreError } from "../store/format.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { ingestCommand } from "./ingest.ts";
+import { metricsCommand } from "./metrics.ts";
 import { serveCommand } from "./serve.ts";
 
-const commands: Command[] = [ingestCommand, serveCommand];
+const commands: Command[] = [ingestCommand, metricsCommand, serveCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

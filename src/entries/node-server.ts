@@ -59,6 +59,13 @@ export async function startServer(options: ServerOptions) {
   const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   server.on("close", () => void metrics?.close());
+  // Buffered metrics rows are written before the process goes (the flush timer alone would lose up to 1 s).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      server.close();
+      void (metrics?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    });
+  }
   console.log(
     `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}; ` +
       `models: ${models

@@ -1,4 +1,12 @@
-import { committedLengths, type DocumentEntry, type EncoderRef, ROW_FIELDS, type StoreManifest } from "./format.ts";
+import {
+  committedLengths,
+  type DocumentEntry,
+  type EncoderRef,
+  parseDocuments,
+  parseManifest,
+  ROW_FIELDS,
+  type StoreManifest,
+} from "./format.ts";
 
 export interface ConceptStoreData {
   manifest: StoreManifest;
@@ -75,4 +83,46 @@ export class ConceptStore {
     const doc = this.documents[this.documentIndex(row)];
     return { row, text: this.text(row), documentId: doc.id, title: doc.title, position: this.position(row) };
   }
+}
+
+/**
+ * A store from the bytes of its files, where no file system exists (Workers, browsers). Without float32
+ * vectors, they are rebuilt from the INT8 rows (cosine to the originals > 0.9999): the edge ships INT8 only.
+ */
+export function storeFromBytes(files: {
+  manifest: string;
+  documents: string;
+  texts: ArrayBuffer;
+  rows: ArrayBuffer;
+  int8: ArrayBuffer;
+  scales: ArrayBuffer;
+  vectors?: ArrayBuffer;
+}): ConceptStore {
+  const manifest = parseManifest(files.manifest, "store.json");
+  const lengths = committedLengths(manifest);
+  const int8 = new Int8Array(files.int8, 0, lengths.int8);
+  const scales = new Float32Array(files.scales, 0, manifest.count);
+  let vectors: Float32Array;
+  if (files.vectors) {
+    vectors = new Float32Array(files.vectors, 0, lengths.vectors / 4);
+  } else {
+    const dim = manifest.encoder.dim;
+    vectors = new Float32Array(manifest.count * dim);
+    for (let r = 0; r < manifest.count; r++) {
+      let norm = 0;
+      for (let j = 0; j < dim; j++) norm += (int8[r * dim + j] * scales[r]) ** 2;
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let j = 0; j < dim; j++) vectors[r * dim + j] = int8[r * dim + j] * scales[r] * inv;
+    }
+  }
+  return new ConceptStore({
+    manifest,
+    // The asset builder writes only committed bytes, so the whole text is the committed document list.
+    documents: parseDocuments(files.documents, "documents.jsonl"),
+    texts: new Uint8Array(files.texts, 0, lengths.texts),
+    rows: new Uint32Array(files.rows, 0, lengths.rows / 4),
+    vectors,
+    int8,
+    scales,
+  });
 }

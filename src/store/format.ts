@@ -100,3 +100,18 @@ export function assertSameEncoder(store: EncoderRef, other: EncoderRef, what: st
     );
   }
 }
+
+/** documents.jsonl (committed part) → entries; one JSON parse per document, none per row. */
+export function parseDocuments(text: string, where: string): DocumentEntry[] {
+  if (text.length === 0) return [];
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as DocumentEntry;
+      } catch {
+        throw new StoreError(`${where}:${i + 1}: not valid JSON`);
+      }
+    });
+}

@@ -9,6 +9,7 @@ import {
   type DocumentEntry,
   type EncoderRef,
   FILES,
+  parseDocuments,
   parseManifest,
   ROW_FIELDS,
   STORE_FORMAT,
@@ -72,20 +73,6 @@ export async function readStore(dir: string): Promise<ConceptStore> {
     int8: new Int8Array(int8.buffer, int8.byteOffset, lengths.int8),
     scales: new Float32Array(aligned(scales, lengths.scales, 4)),
   });
-}
-
-function parseDocuments(text: string, where: string): DocumentEntry[] {
-  if (text.length === 0) return [];
-  return text
-    .trimEnd()
-    .split("\n")
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as DocumentEntry;
-      } catch {
-        throw new StoreError(`${where}:${i + 1}: not valid JSON`);
-      }
-    });
 }
 
 export interface NewDocument {

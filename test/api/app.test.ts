@@ -23,7 +23,7 @@ let dir: string;
 const recorded: RequestMetric[] = [];
 const sink: MetricsSink = {
   record: (m) => recorded.push(m),
-  health: () => ({ state: "ok", buffered: 0, written: recorded.length, dropped: 0, failures: 0, lastError: null }),
+  health: () => ({ state: "ok", buffered: 0, written: recorded.length, dropped: 0, rejected: 0, failures: 0, lastError: null }),
   summary: async () => ({ windowMs: 1, since: 0, rows: [], requests: [] }),
   purge: async () => ({ deleted: recorded.splice(0).length }),
 };

@@ -1,0 +1,73 @@
+// Cloudflare Worker entry: the same Hono app over the bundled demo store (INT8 vectors) and edge model,
+// on the WASM core imported as a module (Workers forbid compiling wasm from bytes). Vector input only:
+// the USE-lite encoder needs TF.js's WASM backend, which compiles wasm from bytes at run time.
+
+import type { ExecutionContext } from "hono";
+import coreModule from "../../wasm/build/core.wasm";
+import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
+import { createApp } from "../api/app.ts";
+import { baselineModels, ModelRegistry } from "../api/models.ts";
+import { CoreLvm } from "../core/lvm-core.ts";
+import { CoreIndex } from "../core/search-core.ts";
+import { WasmCore } from "../core/wasm-core.ts";
+import { openD1Metrics } from "../db/d1.ts";
+import type { MetricsRecorder } from "../db/metrics.ts";
+import { parameterCount } from "../lvm/architectures.ts";
+import type { ModelManifest } from "../lvm/model-format.ts";
+import { loadModelFromBytes } from "../lvm/reference.ts";
+import { storeFromBytes } from "../store/concept-store.ts";
+
+interface Env {
+  DB?: Parameters<typeof openD1Metrics>[0];
+  LVM_ADMIN_KEY?: string;
+}
+
+interface Instance {
+  app: ReturnType<typeof createApp>;
+  metrics?: MetricsRecorder;
+}
+
+let instance: Promise<Instance> | undefined;
+
+async function build(env: Env): Promise<Instance> {
+  const core = await WasmCore.instantiate(coreModule);
+  const store = storeFromBytes(storeFiles);
+  const exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
+  const models = new ModelRegistry();
+  if (bundledModel) {
+    const reference = loadModelFromBytes(bundledModel.manifest as ModelManifest, bundledModel.weights);
+    const lvm = new CoreLvm(core, reference, "int8");
+    const { config } = reference;
+    models.add({
+      name: bundledModel.name,
+      arch: config.arch,
+      backend: "core-int8",
+      dim: config.dim,
+      encoder: reference.manifest.encoder.id,
+      context: config.context,
+      parameters: parameterCount(config),
+      description: `${config.arch.toUpperCase()} LVM on the WASM core, INT8 (edge)`,
+      metrics: reference.manifest.metrics,
+      forward: (contexts, batch) => lvm.forward(contexts, batch),
+    });
+  }
+  for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
+  if (!bundledModel) models.defaultName = "copy-last";
+  const metrics = env.DB ? await openD1Metrics(env.DB, { flushIntervalMs: 0 }) : undefined;
+  const app = createApp({ store, exactIndex, models, metrics, adminKey: env.LVM_ADMIN_KEY, runtime: "worker" });
+  return { app, metrics };
+}
+
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    instance ??= build(env).catch((error) => {
+      instance = undefined;
+      throw error;
+    });
+    const { app, metrics } = await instance;
+    const response = await app.fetch(request, env, ctx);
+    // Timers do not outlive a Worker request: write this request's metrics row after responding.
+    if (metrics) ctx.waitUntil(metrics.flush());
+    return response;
+  },
+};
