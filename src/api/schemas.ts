@@ -27,14 +27,16 @@ export const searchRequest = z
  * Context items are texts or vectors; the last `context` (5) are used, earlier ones ignored. Vector items
  * accept null at parse time only so that a NaN/Infinity (null in JSON) is reported at its exact index.
  */
+// Vectors are checked by one plain loop below (zod per element costs as much as the search itself).
+const looseVector = z.array(z.unknown()).meta({ description: "a vector of finite numbers, the store's dim", items: { type: "number" } });
 const contextItems = z
-  .array(z.union([text, z.array(z.number().nullable())]))
+  .array(z.union([text, looseVector]))
   .min(1, "needs at least one concept (text or vector)")
   .max(MAX_CONTEXT, `at most ${MAX_CONTEXT} concepts`)
   .superRefine((items, ctx) => {
     items.forEach((item, i) => {
       if (!Array.isArray(item)) return;
-      const j = item.findIndex((v) => v === null || !Number.isFinite(v));
+      const j = item.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
       if (j >= 0) ctx.addIssue({ code: "custom", message: "must be a finite number (JSON null stands for NaN or Infinity)", path: [i, j] });
     });
   })
