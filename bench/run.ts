@@ -3,10 +3,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchEncoder } from "./encoder.ts";
+import { benchHttp } from "./http.ts";
+import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
+  metrics: benchMetrics,
+  http: benchHttp,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
