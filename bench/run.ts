@@ -4,11 +4,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchEncoder } from "./encoder.ts";
 import { benchHttp } from "./http.ts";
+import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
+  lvm: benchLvm,
   metrics: benchMetrics,
   http: benchHttp,
 };

@@ -40,3 +40,32 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   }
   return dot / Math.sqrt(na * nb);
 }
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm start`'s entry in a child process on a free loopback port; resolves once it listens. */
+export async function startNodeServer(env: Record<string, string> = {}): Promise<{ base: string; stop(): void }> {
+  const { spawn } = await import("node:child_process");
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(REPO, "src/entries/node.ts")], {
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}

@@ -1,5 +1,5 @@
 import { zValidator } from "@hono/zod-validator";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
@@ -38,8 +38,18 @@ export interface AppDeps {
   reloadModels?: () => Promise<void>;
   runtime: "node" | "worker";
   version?: string;
-  /** Extra routes of the runtime (e.g. the web page), mounted before the 404 handler. */
+  /** The bytes the web page's in-browser mode downloads (INT8 store and model files). */
+  bundle?: BundleSource;
+  /** Extra routes of the runtime (e.g. static files), mounted before the 404 handler. */
   extend?: (app: Hono<Env>) => void;
+}
+
+/** Store and model files as bytes, for clients that run the model and the search themselves. */
+export interface BundleSource {
+  /** "store.json" | "documents.jsonl" | "texts.bin" | "rows.bin" | "vectors-i8.bin" | "scales.bin" */
+  storeFile(name: string): Promise<ArrayBuffer | string | undefined>;
+  /** "model.json" | "weights.bin" of a served model (INT8 where available). */
+  modelFile(model: string, name: string): Promise<ArrayBuffer | string | undefined>;
 }
 
 /** Per-request stage timings and labels, recorded as one metrics row. */
@@ -90,13 +100,14 @@ export function createApp(deps: AppDeps) {
   });
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route ${c.req.method} ${c.req.path}`)));
 
-  // Every request becomes one metrics row; recording only buffers, so it never delays or fails the response.
+  // Every API request becomes one metrics row; recording only buffers, so it never delays or fails the response.
   app.use("*", async (c, next) => {
     const ts = Date.now();
     const started = performance.now();
     c.set("log", {});
     await next();
-    if (!deps.metrics || c.req.path === "/healthz") return;
+    // API requests only: page assets and health checks would drown the figures.
+    if (!deps.metrics || !c.req.path.startsWith("/v1/")) return;
     const log = c.get("log");
     deps.metrics.record({
       ts,
@@ -157,6 +168,47 @@ export function createApp(deps: AppDeps) {
 
   app.get("/openapi.json", (c) => c.json(openApiDocument(deps.version)));
   app.get("/docs", (c) => c.html(docsPage(openApiDocument(deps.version))));
+
+  app.get("/v1/documents", (c) =>
+    c.json({ documents: store.documents.map((d, index) => ({ index, id: d.id, title: d.title, concepts: d.count })) }),
+  );
+
+  app.get("/v1/documents/:index", (c) => {
+    const index = Number(c.req.param("index"));
+    const doc = Number.isInteger(index) ? store.documents[index] : undefined;
+    if (!doc)
+      throw new ApiError(404, "unknown_document", `no document ${c.req.param("index")} (0..${store.documents.length - 1})`, "index");
+    const concepts = Array.from({ length: doc.count }, (_, i) => ({
+      row: doc.first + i,
+      text: store.text(doc.first + i),
+      vector: undefined as number[] | undefined,
+    }));
+    if (c.req.query("vectors") === "1") for (const concept of concepts) concept.vector = Array.from(store.vector(concept.row));
+    return c.json({ id: doc.id, title: doc.title, concepts });
+  });
+
+  app.get("/v1/concepts/:row", (c) => {
+    const row = Number(c.req.param("row"));
+    if (!Number.isInteger(row) || row < 0 || row >= store.count)
+      throw new ApiError(404, "unknown_concept", `no concept ${c.req.param("row")} (0..${store.count - 1})`, "row");
+    return c.json({ ...store.concept(row), vector: Array.from(store.vector(row)) });
+  });
+
+  const sendFile = (c: Context<Env>, data: ArrayBuffer | string | undefined, what: string) => {
+    if (data === undefined) throw new ApiError(404, "not_found", `${what} is not available here`);
+    if (typeof data === "string") return c.text(data);
+    return c.body(data, 200, { "content-type": "application/octet-stream", "cache-control": "public, max-age=300" });
+  };
+  app.get("/v1/bundle/store/:file", async (c) =>
+    sendFile(c, await deps.bundle?.storeFile(c.req.param("file")), `store file '${c.req.param("file")}'`),
+  );
+  app.get("/v1/bundle/models/:model/:file", async (c) =>
+    sendFile(
+      c,
+      await deps.bundle?.modelFile(c.req.param("model"), c.req.param("file")),
+      `model file '${c.req.param("model")}/${c.req.param("file")}'`,
+    ),
+  );
 
   app.get("/v1/models", (c) =>
     c.json({

@@ -1,10 +1,23 @@
 import { StoreError } from "../store/format.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { exportOnnxCommand } from "./export-onnx.ts";
+import { indexCommand } from "./index.ts";
 import { ingestCommand } from "./ingest.ts";
 import { metricsCommand } from "./metrics.ts";
+import { modelsCommand } from "./models.ts";
+import { quantizeCommand } from "./quantize.ts";
 import { serveCommand } from "./serve.ts";
 
-const commands: Command[] = [ingestCommand, metricsCommand, serveCommand];
+const commands: Command[] = [
+  ingestCommand,
+  metricsCommand,
+  serveCommand,
+  trainCommand,
+  evalCommand,
+  exportOnnxCommand,
+  indexCommand,
+  modelsCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -29,7 +29,11 @@ export async function modelDirs(root: string): Promise<string[]> {
   return dirs.sort();
 }
 
-export async function loadCoreModel(core: WasmCore, dir: string, precision: CorePrecision): Promise<LvmModel & { lvm: CoreLvm }> {
+export async function loadCoreModel(
+  core: WasmCore,
+  dir: string,
+  precision: CorePrecision,
+): Promise<LvmModel & { lvm: CoreLvm; dir: string }> {
   const model = await readModel(dir);
   const lvm = new CoreLvm(core, model, precision);
   const { config, manifest } = model;
@@ -44,6 +48,7 @@ export async function loadCoreModel(core: WasmCore, dir: string, precision: Core
     description: `${config.arch.toUpperCase()} LVM (${(parameterCount(config) / 1e6).toFixed(2)}M parameters) on the WASM core, ${precision}`,
     metrics: manifest.metrics,
     lvm,
+    dir,
     forward: (contexts, batch) => lvm.forward(contexts, batch),
   };
 }

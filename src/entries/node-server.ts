@@ -1,5 +1,8 @@
 // Node adapter: serves the Hono app with @hono/node-server over a store on disk.
+
+import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { serveStatic } from "@hono/node-server/serve-static";
 import { createApp } from "../api/app.ts";
 import { ModelRegistry } from "../api/models.ts";
 import { loadCore } from "../core/node.ts";
@@ -10,6 +13,7 @@ import type { Encoder } from "../encoders/types.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
+import { nodeBundleSource } from "./node-bundle.ts";
 import { loadModels, SHIPPED_MODELS_DIR } from "./node-models.ts";
 
 export interface ServerOptions {
@@ -55,7 +59,25 @@ export async function startServer(options: ServerOptions) {
   await reloadModels();
   const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
 
-  const app = createApp({ store, exactIndex, encoder, models, metrics, adminKey: options.adminKey, reloadModels, runtime: "node" });
+  const bundle = nodeBundleSource(storeDir, () => new Map(models.list().flatMap((m) => ("dir" in m ? [[m.name, m.dir as string]] : []))));
+  const publicDir = fileURLToPath(new URL("../../public/", import.meta.url));
+  const ortDir = fileURLToPath(new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url));
+  const app = createApp({
+    store,
+    exactIndex,
+    encoder,
+    models,
+    metrics,
+    adminKey: options.adminKey,
+    reloadModels,
+    runtime: "node",
+    bundle,
+    // The web page (public/, built by npm run build) and onnxruntime-web for its WebGPU path: no CDN.
+    extend: (a) => {
+      a.use("/ort/*", serveStatic({ root: ortDir, rewriteRequestPath: (p) => p.replace(/^\/ort\//, "") }));
+      a.use("/*", serveStatic({ root: publicDir }));
+    },
+  });
   const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   server.on("close", () => void metrics?.close());

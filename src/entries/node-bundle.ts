@@ -1,0 +1,63 @@
+// Node adapter: the bytes the web page's in-browser mode downloads, read from the store and model folders.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { BundleSource } from "../api/app.ts";
+import { quantizeTensors } from "../core/quantized-model.ts";
+import { readManifestFile, readModel } from "../lvm/read-model.ts";
+import { exportOnnx } from "../onnx/export.ts";
+import { committedLengths, FILES } from "../store/format.ts";
+import { readManifest } from "../store/fs-store.ts";
+
+const STORE_FILES: Record<string, keyof typeof FILES> = {
+  "documents.jsonl": "documents",
+  "texts.bin": "texts",
+  "rows.bin": "rows",
+  "vectors-i8.bin": "int8",
+  "scales.bin": "scales",
+};
+
+function bytes(buf: Buffer, length = buf.length): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + length) as ArrayBuffer;
+}
+
+/** `modelDirs` maps served model names to their directories. INT8 files are made on the fly from float ones. */
+export function nodeBundleSource(storeDir: string, modelDirs: () => Map<string, string>): BundleSource {
+  const cache = new Map<string, Promise<{ manifest: string; weights: ArrayBuffer }>>();
+  return {
+    async storeFile(name) {
+      const manifest = await readManifest(storeDir);
+      if (name === "store.json") return JSON.stringify(manifest);
+      const file = STORE_FILES[name];
+      if (!file) return undefined;
+      const length = committedLengths(manifest)[file as Exclude<keyof typeof FILES, "manifest">];
+      const buf = await readFile(join(storeDir, FILES[file]));
+      return file === "documents" ? buf.subarray(0, length).toString("utf8") : bytes(buf, length);
+    },
+    async modelFile(model, name) {
+      const dir = modelDirs().get(model);
+      if (!dir) return undefined;
+      if (name === "model.onnx") {
+        // For the page's WebGPU path: float32, recurrent cells unrolled into MatMul/Sigmoid/Tanh nodes.
+        const onnx = exportOnnx(await readModel(dir), { unrolled: true });
+        return onnx.buffer.slice(onnx.byteOffset, onnx.byteOffset + onnx.length) as ArrayBuffer;
+      }
+      if (name !== "model.json" && name !== "weights.bin") return undefined;
+      let files = cache.get(model);
+      if (!files) {
+        files = (async () => {
+          const manifest = await readManifestFile(dir);
+          if ("quantization" in manifest)
+            return { manifest: JSON.stringify(manifest), weights: bytes(await readFile(join(dir, "weights.bin"))) };
+          const { entries, bytes: q } = quantizeTensors((await readModel(dir)).tensors);
+          return {
+            manifest: JSON.stringify({ ...manifest, quantization: { scheme: "int8-per-output-channel" }, tensors: entries }),
+            weights: q.buffer.slice(q.byteOffset, q.byteOffset + q.length) as ArrayBuffer,
+          };
+        })();
+        cache.set(model, files);
+      }
+      const { manifest, weights } = await files;
+      return name === "model.json" ? manifest : weights;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO, startNodeServer, tempDir } from "../helpers.ts";
+
+// The web page in headless Chromium (Debian's package, driven by playwright-core; never `playwright install`).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`[test/web] skipped: no Chromium at ${CHROMIUM} (.ci/run installs Debian's 'chromium')`);
+export const SCREENSHOTS = join(REPO, "test-output");
+
+describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () => {
+  let server: Awaited<ReturnType<typeof startNodeServer>>;
+  let base: string;
+  let cleanup: () => Promise<void>;
+  let browser: import("playwright-core").Browser;
+
+  beforeAll(async () => {
+    const dir = await tempDir();
+    cleanup = dir[Symbol.asyncDispose];
+    server = await startNodeServer({ LVM_METRICS_DB: join(dir.path, "m.sqlite") });
+    base = server.base;
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // WebGPU through SwiftShader where this Chromium offers it; the page falls back to the WASM core otherwise.
+      args: [
+        "--no-sandbox",
+        "--headless=new",
+        "--enable-unsafe-webgpu",
+        "--use-webgpu-adapter=swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    });
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.stop();
+    await cleanup?.();
+  });
+
+  it("predicts on the server and in the browser, extends the chain by a click, and shows which backend ran", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    const modelNames = await page.$$eval("#models input", (inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+    expect(modelNames).toEqual(expect.arrayContaining(["copy-last", "mean-context"]));
+
+    await page.selectOption("#article", "0");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 6);
+    expect(await page.$$eval("#chain li.context", (li) => li.length)).toBe(5);
+
+    await page.click("#predict");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"));
+    const serverTop = await page.$$eval(".card[data-model=copy-last] li button", (b) => b.map((x) => (x as HTMLElement).dataset.row));
+    expect(serverTop).toHaveLength(5);
+
+    await page.check("input[name=mode][value=browser]");
+    await page.click("#predict");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran in this browser"), null, {
+      timeout: 60_000,
+    });
+    const status = (await page.textContent("#status")) ?? "";
+    const webgpu = await page.evaluate(async () => {
+      const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      return Boolean(gpu && (await gpu.requestAdapter().catch(() => null)));
+    });
+    // A trained model runs on WebGPU where the browser has an adapter, else on our WASM core; baselines run in JS.
+    const trained = modelNames.find((n) => n !== "copy-last" && n !== "mean-context");
+    if (trained) expect(status).toMatch(webgpu ? /on webgpu/ : /on wasm-core-int8/);
+    // The same search in the browser (WASM core over the INT8 store) finds the same concepts as the server.
+    const browserTop = await page.$$eval(".card[data-model=copy-last] li button", (b) => b.map((x) => (x as HTMLElement).dataset.row));
+    expect(browserTop.slice(0, 3)).toEqual(serverTop.slice(0, 3));
+
+    await page.click(".card[data-model=copy-last] li:first-child button");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 7);
+    expect(await page.textContent("#chain li:last-child")).toContain(
+      (await page.textContent(`.card[data-model=copy-last] li:first-child button`))?.slice(0, 40) ?? "",
+    );
+    await page.waitForSelector("#metrics table");
+    await page.screenshot({ path: join(SCREENSHOTS, "page.png"), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it("is usable at phone width with the keyboard alone", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.focus("#passage");
+    await page.keyboard.type(
+      "The river rises in the mountains.\n\nIt flows east through the plains.\n\nIt reaches the sea at a wide delta.",
+    );
+    await page.keyboard.press("Tab"); // unit
+    await page.keyboard.press("Tab"); // split button
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 3);
+    await page.focus("#predict");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"), null, {
+      timeout: 60_000,
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, "page-phone.png"), fullPage: false });
+  });
+});
