@@ -26,6 +26,7 @@ export async function buildWeb(): Promise<void> {
   await copyFile(join(root, "src/web/index.html"), join(out, "index.html"));
   await copyFile(join(root, "src/web/style.css"), join(out, "style.css"));
   await copyFile(join(root, "wasm/build/core.wasm"), join(out, "core.wasm"));
+  await copyFile(join(root, "wasm/build/core-relaxed.wasm"), join(out, "core-relaxed.wasm"));
   // Evaluation reports shipped in models/reports: PNG plots and the Markdown report.
   const reportsDir = join(root, "models/reports");
   const files = await readdir(reportsDir).catch(() => [] as string[]);

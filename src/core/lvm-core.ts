@@ -23,6 +23,10 @@ interface PackedLinear {
   w: CoreBuffer;
   /** INT8 only: one scale per output row. */
   scales?: CoreBuffer;
+  /** INT8 on the relaxed core only: 64 * sum of each weight row (removes the activations' u7 shift). */
+  wsum64?: CoreBuffer;
+  /** Host copy of the bias, to start a recurrent step whose state is zero. */
+  biasHost?: Float32Array;
   bias?: CoreBuffer;
 }
 
@@ -140,17 +144,25 @@ export class CoreLvm {
     if (this.precision === "int8") {
       const { q, scales } = quantizePerRow(data, outDim, inDim);
       layer = { inDim, outDim, w: this.core.fromI8(q), scales: this.core.fromF32(scales) };
+      if (this.core.relaxed) {
+        const sums = new Int32Array(outDim);
+        for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) sums[o] += 64 * q[o * inDim + i];
+        layer.wsum64 = this.core.fromI32(sums);
+      }
     } else {
       layer = { inDim, outDim, w: this.core.fromF32(data) };
     }
-    if (bias) layer.bias = this.core.fromF32(bias);
+    if (bias) {
+      layer.bias = this.core.fromF32(bias);
+      layer.biasHost = bias;
+    }
     this.layers.set(name, layer);
   }
 
   /** Bytes of packed weights in core memory. */
   get weightBytes(): number {
     let n = 0;
-    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0);
+    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0) + (l.wsum64?.bytes ?? 0);
     for (const v of this.vectors.values()) n += v.bytes;
     return n;
   }
@@ -162,11 +174,35 @@ export class CoreLvm {
     if (l.scales) {
       const xq = scratch.get("xq", rows * l.inDim);
       const xs = scratch.get("xs", rows * 4);
-      e.quantizeRows(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-      e.linearI8(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
+      if (l.wsum64 && e.quantizeRowsU7 && e.linearI8U7) {
+        e.quantizeRowsU7(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        e.linearI8U7(
+          xq.aligned,
+          xs.aligned,
+          l.w.aligned,
+          l.scales.aligned,
+          l.wsum64.aligned,
+          l.bias?.aligned ?? 0,
+          y.aligned,
+          rows,
+          l.inDim,
+          l.outDim,
+        );
+      } else {
+        e.quantizeRows(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        e.linearI8(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
+      }
     } else {
       e.linearF32(x.aligned, l.w.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
     }
+  }
+
+  /** y [rows, out] = the layer's bias (zeros without one): the layer's output for an all-zero input. */
+  private fillWithBias(name: string, y: CoreBuffer, rows: number): void {
+    const l = this.layers.get(name)!;
+    const view = y.f32(rows * l.outDim);
+    if (!l.biasHost) view.fill(0);
+    else for (let r = 0; r < rows; r++) view.set(l.biasHost, r * l.outDim);
   }
 
   /** contexts: [batch, context, dim], oldest first → unit predictions [batch, dim] (blend applied). */
@@ -217,7 +253,9 @@ export class CoreLvm {
       h.f32(batch * H).fill(0);
       cell.f32(batch * H).fill(0);
       for (let t = 0; t < T; t++) {
-        this.linear(`${c.arch}.${l}.h`, h, batch, hp, scratch);
+        // At t = 0 the state is zero, so h @ W_h + b_h is just b_h: skip a fifth of the recurrent products.
+        if (t === 0) this.fillWithBias(`${c.arch}.${l}.h`, hp, batch);
+        else this.linear(`${c.arch}.${l}.h`, h, batch, hp, scratch);
         const xpt = xp.aligned + t * batch * G * H * 4;
         if (c.arch === "gru") e.gruGates(xpt, hp.aligned, h.aligned, batch, H);
         else e.lstmGates(xpt, hp.aligned, h.aligned, cell.aligned, batch, H);
@@ -278,6 +316,7 @@ export class CoreLvm {
       l.w.free();
       l.scales?.free();
       l.bias?.free();
+      l.wsum64?.free();
     }
     for (const v of this.vectors.values()) v.free();
     this.layers.clear();

@@ -22,6 +22,8 @@ export class CoreIndex {
   private readonly vectors: Float32Array;
   private readonly int8: CoreBuffer;
   private readonly scales: CoreBuffer;
+  /** Relaxed core only: 64 * each row's sum, which removes the u7 query's shift from the scores. */
+  private readonly rowSums64?: CoreBuffer;
 
   constructor(core: WasmCore, data: SearchableVectors) {
     if (data.dim % 16 !== 0) throw new Error(`the core searches dims that are multiples of 16; got ${data.dim}`);
@@ -31,6 +33,15 @@ export class CoreIndex {
     this.vectors = data.vectors;
     this.int8 = core.fromI8(data.int8);
     this.scales = core.fromF32(data.scales);
+    if (core.relaxed) {
+      this.rowSums64 = core.buffer(data.count * 4);
+      core.exports.rowSumsI8(this.int8.aligned, data.count, data.dim, this.rowSums64.aligned);
+    }
+  }
+
+  /** "relaxed": i32x4.relaxed_dot_i8x16_i7x16_add_s over 4 rows at a time; "simd": extmul, all queries per row. */
+  get scan(): "relaxed" | "simd" {
+    return this.rowSums64 ? "relaxed" : "simd";
   }
 
   /** Short-list length for k results: room for the excluded rows and for INT8 ranking error. */
@@ -52,24 +63,7 @@ export class CoreIndex {
     const rows = this.core.buffer(nq * list * 4);
     const scores = this.core.buffer(nq * list * 4);
     try {
-      const qv = q.i8(nq * dim);
-      for (let i = 0; i < nq; i++) {
-        let max = 0;
-        for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(queries[i * dim + j]));
-        const inv = max > 0 ? 127 / max : 0;
-        for (let j = 0; j < dim; j++) qv[i * dim + j] = Math.round(queries[i * dim + j] * inv);
-      }
-      const kept = this.core.exports.searchI8(
-        this.int8.aligned,
-        this.scales.aligned,
-        this.count,
-        dim,
-        q.aligned,
-        nq,
-        list,
-        rows.aligned,
-        scores.aligned,
-      );
+      const kept = this.rowSums64 ? this.scanRelaxed(queries, nq, list, rows, scores) : this.scanSimd(queries, nq, list, q, rows, scores);
       const candidates = rows.i32(nq * list);
       const results: SearchHits[] = [];
       for (let i = 0; i < nq; i++) {
@@ -95,8 +89,54 @@ export class CoreIndex {
     }
   }
 
+  /** All queries at once over all rows (each row read once), INT8 queries; returns the hits kept per query. */
+  private scanSimd(queries: Float32Array, nq: number, list: number, q: CoreBuffer, rows: CoreBuffer, scores: CoreBuffer): number {
+    const { dim } = this;
+    const qv = q.i8(nq * dim);
+    for (let i = 0; i < nq; i++) {
+      let max = 0;
+      for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(queries[i * dim + j]));
+      const inv = max > 0 ? 127 / max : 0;
+      for (let j = 0; j < dim; j++) qv[i * dim + j] = Math.round(queries[i * dim + j] * inv);
+    }
+    return this.core.exports.searchI8(
+      this.int8.aligned,
+      this.scales.aligned,
+      this.count,
+      dim,
+      q.aligned,
+      nq,
+      list,
+      rows.aligned,
+      scores.aligned,
+    );
+  }
+
+  /** One pass per query over all rows (4 rows per step, query as u7), then a top-`list` selection. */
+  private scanRelaxed(queries: Float32Array, nq: number, list: number, rows: CoreBuffer, scores: CoreBuffer): number {
+    const { dim, count } = this;
+    const e = this.core.exports;
+    const all = this.core.buffer(count * 4);
+    const qf = this.core.buffer(dim * 4);
+    const qu7 = this.core.buffer(dim);
+    const qScale = this.core.buffer(4);
+    try {
+      let kept = 0;
+      for (let i = 0; i < nq; i++) {
+        qf.f32(dim).set(queries.subarray(i * dim, (i + 1) * dim));
+        e.quantizeRowsU7!(qf.aligned, 1, dim, qu7.aligned, qScale.aligned);
+        e.scoresI8U7!(this.int8.aligned, this.scales.aligned, this.rowSums64!.aligned, count, dim, qu7.aligned, all.aligned);
+        kept = e.selectTopK(all.aligned, count, list, rows.aligned + i * list * 4, scores.aligned + i * list * 4);
+      }
+      return kept;
+    } finally {
+      for (const b of [all, qf, qu7, qScale]) b.free();
+    }
+  }
+
   dispose(): void {
     this.int8.free();
     this.scales.free();
+    this.rowSums64?.free();
   }
 }

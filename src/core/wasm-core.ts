@@ -38,6 +38,23 @@ export interface CoreExports {
     outRows: number,
     outScores: number,
   ): number;
+  rowSumsI8(vectors: number, count: number, dim: number, out: number): void;
+  selectTopK(scores: number, count: number, k: number, outRows: number, outScores: number): number;
+  /** core-relaxed.wasm only (wasm/assembly/relaxed.ts). */
+  quantizeRowsU7?(x: number, rows: number, n: number, q: number, scales: number): void;
+  linearI8U7?(
+    xq: number,
+    xs: number,
+    wq: number,
+    ws: number,
+    wsum64: number,
+    bias: number,
+    y: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
+  scoresI8U7?(vectors: number, rowScales: number, rowSums64: number, count: number, dim: number, query: number, scores: number): void;
 }
 
 /** A block of core memory. Views are made on demand: growing the memory detaches older views. */
@@ -71,8 +88,11 @@ export class CoreBuffer {
 
 export class WasmCore {
   readonly exports: CoreExports;
+  /** Whether this instance has the relaxed-SIMD kernels (core-relaxed.wasm). */
+  readonly relaxed: boolean;
   constructor(instance: WebAssembly.Instance) {
     this.exports = instance.exports as unknown as CoreExports;
+    this.relaxed = typeof this.exports.linearI8U7 === "function";
   }
 
   static async instantiate(module: WebAssembly.Module): Promise<WasmCore> {
@@ -100,6 +120,12 @@ export class WasmCore {
   fromI8(data: Int8Array): CoreBuffer {
     const b = this.buffer(data.byteLength);
     b.i8().set(data);
+    return b;
+  }
+
+  fromI32(data: Int32Array): CoreBuffer {
+    const b = this.buffer(data.byteLength);
+    b.i32().set(data);
     return b;
   }
 }

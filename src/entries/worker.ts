@@ -4,6 +4,7 @@
 
 import type { ExecutionContext } from "hono";
 import coreModule from "../../wasm/build/core.wasm";
+import coreRelaxedModule from "../../wasm/build/core-relaxed.wasm";
 import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
 import { createApp } from "../api/app.ts";
 import { baselineModels, ModelRegistry } from "../api/models.ts";
@@ -30,7 +31,8 @@ interface Instance {
 let instance: Promise<Instance> | undefined;
 
 async function build(env: Env): Promise<Instance> {
-  const core = await WasmCore.instantiate(coreModule);
+  // Relaxed SIMD where this runtime has it (workerd does), the plain-SIMD build otherwise.
+  const core = await WasmCore.instantiate(coreRelaxedModule).catch(() => WasmCore.instantiate(coreModule));
   const store = storeFromBytes(storeFiles);
   const exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
   const models = new ModelRegistry();

@@ -242,3 +242,114 @@ describe("core kernels vs TypeScript references", () => {
     }
   });
 });
+
+describe("relaxed-SIMD kernels (core-relaxed.wasm) vs exact integer arithmetic", () => {
+  let relaxed: WasmCore;
+  beforeAll(async () => {
+    relaxed = await loadCore("relaxed");
+  });
+
+  it("loads the relaxed build where the engine has relaxed SIMD, and the plain one on request", async () => {
+    expect(relaxed.relaxed).toBe(true);
+    expect((await loadCore("simd")).relaxed).toBe(false);
+  });
+
+  it("quantizeRowsU7 maps each row to -63..63 shifted by 64", () => {
+    const [rows, n] = [3, 32];
+    const x = random(rows * n, 30);
+    const [xb, qb, sb] = [relaxed.fromF32(x), relaxed.buffer(rows * n), relaxed.buffer(rows * 4)];
+    relaxed.exports.quantizeRowsU7!(xb.aligned, rows, n, qb.aligned, sb.aligned);
+    const q = new Uint8Array(relaxed.exports.memory.buffer, qb.aligned, rows * n);
+    const s = sb.f32(rows);
+    for (let r = 0; r < rows; r++) {
+      const max = Math.max(...Array.from(x.subarray(r * n, (r + 1) * n), Math.abs));
+      expect(s[r]).toBeCloseTo(max / 63, 6);
+      for (let j = 0; j < n; j++) {
+        expect(q[r * n + j]).toBeGreaterThanOrEqual(1);
+        expect(q[r * n + j]).toBeLessThanOrEqual(127);
+        expect(Math.abs((q[r * n + j] - 64) * s[r] - x[r * n + j])).toBeLessThanOrEqual(s[r] / 2 + 1e-6);
+      }
+    }
+  });
+
+  it.each([
+    [1, 16, 4],
+    [4, 48, 8],
+    [7, 64, 5],
+    [32, 512, 96],
+  ])("linearI8U7 rows=%i in=%i out=%i equals the exact integer computation", (rows, inDim, outDim) => {
+    const xu7 = Uint8Array.from(random(rows * inDim, 31), (v) => 64 + Math.round(v * 63));
+    const wq = Int8Array.from(random(outDim * inDim, 32), (v) => Math.round(v * 127));
+    const wsum = Int32Array.from({ length: outDim }, (_, o) => 64 * wq.subarray(o * inDim, (o + 1) * inDim).reduce((a, b) => a + b, 0));
+    const xs = random(rows, 33, 0.01).map(Math.abs);
+    const ws = random(outDim, 34, 0.01).map(Math.abs);
+    const b = random(outDim, 35);
+    const xb = relaxed.buffer(rows * inDim);
+    new Uint8Array(relaxed.exports.memory.buffer, xb.aligned, rows * inDim).set(xu7);
+    const bufs = [
+      xb,
+      relaxed.fromF32(xs),
+      relaxed.fromI8(wq),
+      relaxed.fromF32(ws),
+      relaxed.fromI32(wsum),
+      relaxed.fromF32(b),
+      relaxed.buffer(rows * outDim * 4),
+    ];
+    const [, xsb, wqb, wsb, sumb, bb, yb] = bufs;
+    relaxed.exports.linearI8U7!(
+      xb.aligned,
+      xsb.aligned,
+      wqb.aligned,
+      wsb.aligned,
+      sumb.aligned,
+      bb.aligned,
+      yb.aligned,
+      rows,
+      inDim,
+      outDim,
+    );
+    const expected = new Float32Array(rows * outDim);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outDim; o++) {
+        let dot = 0;
+        for (let i = 0; i < inDim; i++) dot += (xu7[r * inDim + i] - 64) * wq[o * inDim + i];
+        expected[r * outDim + o] = xs[r] * ws[o] * dot + b[o];
+      }
+    }
+    expect(maxAbsDiff(yb.f32(rows * outDim), expected)).toBeLessThan(1e-4);
+    for (const buf of bufs) buf.free();
+  });
+
+  it("scoresI8U7 and selectTopK give every row's exact shifted-back score and the k best", () => {
+    const [count, dim, k] = [301, 32, 7];
+    const vectors = Int8Array.from(random(count * dim, 36), (v) => Math.round(v * 127));
+    const scales = random(count, 37, 0.01).map(Math.abs);
+    const qu7 = Uint8Array.from(random(dim, 38), (v) => 64 + Math.round(v * 63));
+    const [vb, sb, sums, qb, out, rb, kb] = [
+      relaxed.fromI8(vectors),
+      relaxed.fromF32(scales),
+      relaxed.buffer(count * 4),
+      relaxed.buffer(dim),
+      relaxed.buffer(count * 4),
+      relaxed.buffer(k * 4),
+      relaxed.buffer(k * 4),
+    ];
+    new Uint8Array(relaxed.exports.memory.buffer, qb.aligned, dim).set(qu7);
+    relaxed.exports.rowSumsI8(vb.aligned, count, dim, sums.aligned);
+    relaxed.exports.scoresI8U7!(vb.aligned, sb.aligned, sums.aligned, count, dim, qb.aligned, out.aligned);
+    const expected = Array.from({ length: count }, (_, r) => {
+      let d = 0;
+      for (let j = 0; j < dim; j++) d += vectors[r * dim + j] * (qu7[j] - 64);
+      return Math.fround(d * scales[r]);
+    });
+    expect(Array.from(out.f32(count))).toEqual(expected);
+    expect(relaxed.exports.selectTopK(out.aligned, count, k, rb.aligned, kb.aligned)).toBe(k);
+    const best = expected
+      .map((s, r) => ({ s, r }))
+      .sort((a, b) => b.s - a.s || a.r - b.r)
+      .slice(0, k)
+      .map((x) => x.r)
+      .sort((a, b) => a - b);
+    expect(Array.from(rb.i32(k)).sort((a, b) => a - b)).toEqual(best);
+  });
+});

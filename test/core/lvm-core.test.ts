@@ -9,9 +9,6 @@ import { forward, type ReferenceModel } from "../../src/lvm/reference.ts";
 import { cosine, MINI_VECTORS } from "../helpers.ts";
 
 let core: WasmCore;
-beforeAll(async () => {
-  core = await loadCore();
-});
 
 /** Random weights everywhere (biases and norms too), so every tensor's role is exercised. */
 function randomModel(config: ModelConfig, lastWeight: number, seed: number): ReferenceModel {
@@ -46,34 +43,42 @@ function randomContexts(batch: number, d: number, seed: number): Float32Array {
   return x;
 }
 
-describe.each(configs)("CoreLvm $arch", (config) => {
-  const model = randomModel(config, config.arch === "gru" ? 0.25 : 0, 7);
-
-  it.each([1, 3, 32])("f32 matches the reference forward within 1e-4 at batch %i", (batch) => {
-    const contexts = randomContexts(batch, dim, batch);
-    const lvm = new CoreLvm(core, model, "f32");
-    const ours = lvm.forward(contexts, batch);
-    const ref = forward(model, contexts, batch);
-    let maxDiff = 0;
-    for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-    expect(maxDiff).toBeLessThan(1e-4);
-    lvm.dispose();
+// Every model runs on both builds of the core: relaxed SIMD (where available) and plain SIMD.
+describe.each(["relaxed", "simd"] as const)("on core-%s", (variant) => {
+  beforeAll(async () => {
+    core = await loadCore(variant);
   });
 
-  it("INT8 stays within cosine 0.99 of the float reference on every row", () => {
-    const batch = 32;
-    const contexts = randomContexts(batch, dim, 99);
-    const lvm = new CoreLvm(core, model, "int8");
-    const ours = lvm.forward(contexts, batch);
-    const ref = forward(model, contexts, batch);
-    for (let b = 0; b < batch; b++)
-      expect(cosine(ours.subarray(b * dim, (b + 1) * dim), ref.subarray(b * dim, (b + 1) * dim))).toBeGreaterThan(0.99);
-    expect(lvm.weightBytes).toBeLessThan(new CoreLvm(core, model, "f32").weightBytes * 0.5);
-    lvm.dispose();
+  describe.each(configs)("CoreLvm $arch", (config) => {
+    const model = randomModel(config, config.arch === "gru" ? 0.25 : 0, 7);
+
+    it.each([1, 3, 32])("f32 matches the reference forward within 1e-4 at batch %i", (batch) => {
+      const contexts = randomContexts(batch, dim, batch);
+      const lvm = new CoreLvm(core, model, "f32");
+      const ours = lvm.forward(contexts, batch);
+      const ref = forward(model, contexts, batch);
+      let maxDiff = 0;
+      for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
+      expect(maxDiff).toBeLessThan(1e-4);
+      lvm.dispose();
+    });
+
+    it("INT8 stays within cosine 0.99 of the float reference on every row", () => {
+      const batch = 32;
+      const contexts = randomContexts(batch, dim, 99);
+      const lvm = new CoreLvm(core, model, "int8");
+      const ours = lvm.forward(contexts, batch);
+      const ref = forward(model, contexts, batch);
+      for (let b = 0; b < batch; b++)
+        expect(cosine(ours.subarray(b * dim, (b + 1) * dim), ref.subarray(b * dim, (b + 1) * dim))).toBeGreaterThan(0.99);
+      expect(lvm.weightBytes).toBeLessThan(new CoreLvm(core, model, "f32").weightBytes * 0.5);
+      lvm.dispose();
+    });
   });
 });
 
-it("runs on real 512-D concept vectors (mini tier) with the same answer as the reference", () => {
+it("runs on real 512-D concept vectors (mini tier) with the same answer as the reference", async () => {
+  core = await loadCore();
   const vectors = new Float32Array(new Uint8Array(readFileSync(MINI_VECTORS)).buffer);
   const config: ModelConfig = { arch: "gru", dim: 512, context: 5, hidden: 64, layers: 1, residual: true };
   const model = randomModel(config, 0, 3);
@@ -87,7 +92,8 @@ it("runs on real 512-D concept vectors (mini tier) with the same answer as the r
   lvm.dispose();
 });
 
-it("refuses a layer width the SIMD kernels cannot take, naming the layer", () => {
+it("refuses a layer width the SIMD kernels cannot take, naming the layer", async () => {
+  core = await loadCore();
   const config: ModelConfig = { arch: "gru", dim: 20, context: 5, hidden: 16, layers: 1, residual: false };
   expect(() => new CoreLvm(core, randomModel(config, 0, 1), "f32")).toThrow(/layer gru\.0\.x: input width 20 is not a multiple of 16/);
 });

@@ -7,14 +7,18 @@ import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore, tempDir } from "../helpers.ts";
 
 let store: ConceptStore;
-let index: CoreIndex;
 beforeAll(async () => {
   await using dir = await tempDir();
   store = await readStore(await buildMiniStore(dir.path));
-  index = new CoreIndex(await loadCore(), store);
 });
 
-describe("CoreIndex (INT8 short list + f32 rescoring) vs exactSearch", () => {
+describe.each(["relaxed", "simd"] as const)("CoreIndex on core-%s (INT8 short list + f32 rescoring) vs exactSearch", (variant) => {
+  let index: CoreIndex;
+  beforeAll(async () => {
+    index = new CoreIndex(await loadCore(variant), store);
+    expect(index.scan).toBe(variant);
+  });
+
   it("returns the same top-20 rows and scores as the reference for 200 real queries", () => {
     for (let i = 0; i < 200; i++) {
       const row = (i * 31) % store.count;

@@ -148,7 +148,10 @@ let engine: Promise<BrowserEngine> | undefined;
 
 async function loadEngine(): Promise<BrowserEngine> {
   const [core, files] = await Promise.all([
-    WebAssembly.compileStreaming(fetch("/core.wasm")).then((m) => WasmCore.instantiate(m)),
+    // Relaxed SIMD where this browser has it, else the plain-SIMD core (same answers up to INT8 rounding).
+    WebAssembly.compileStreaming(fetch("/core-relaxed.wasm"))
+      .catch(() => WebAssembly.compileStreaming(fetch("/core.wasm")))
+      .then((m) => WasmCore.instantiate(m)),
     Promise.all(
       ["store.json", "documents.jsonl", "texts.bin", "rows.bin", "vectors-i8.bin", "scales.bin"].map(async (name) => {
         const res = await fetch(`/v1/bundle/store/${name}`);
