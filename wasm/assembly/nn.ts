@@ -1,9 +1,5 @@
 // Element-wise and small layers of the LVMs; shapes in each comment, row-major f32.
 
-@inline function sigmoid(x: f32): f32 {
-  return 1 / (1 + Mathf.exp(-x));
-}
-
 @inline function tanhf(x: f32): f32 {
   // tanh(x) = 1 - 2 / (exp(2x) + 1); clamped so exp cannot overflow.
   const t = Mathf.min(Mathf.max(x, -15), 15);
@@ -11,22 +7,51 @@
 }
 
 /**
+ * exp on four lanes: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by the Cephes expf polynomial, 2^n through
+ * the exponent bits. Relative error ~1e-7 over the clamped range [-87, 88].
+ */
+@inline function expF32x4(x: v128): v128 {
+  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-87)), f32x4.splat(88));
+  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.4426950408889634)));
+  const r = f32x4.sub(f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, pow2n);
+}
+
+@inline function sigmoidF32x4(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expF32x4(f32x4.neg(x))));
+}
+
+/** tanh(x) = 1 - 2 / (exp(2x) + 1), with x clamped to +-15 where tanh is +-1 in f32. */
+@inline function tanhF32x4(x: v128): v128 {
+  const t = f32x4.min(f32x4.max(x, f32x4.splat(-15)), f32x4.splat(15));
+  return f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(expF32x4(f32x4.add(t, t)), f32x4.splat(1))));
+}
+
+/**
  * GRU gates, PyTorch order [r | z | n]; xp = x @ W_i + b_i and hp = h @ W_h + b_h, both [batch, 3H]:
  *   r = sigmoid(xp_r + hp_r); z = sigmoid(xp_z + hp_z); n = tanh(xp_n + r * hp_n); h = (1 - z) * n + z * h
- * h: [batch, H], updated in place.
+ * h: [batch, H], updated in place; H a multiple of 4 (four units per step).
  */
 export function gruGates(xp: usize, hp: usize, h: usize, batch: i32, hidden: i32): void {
-  const H = <usize>hidden;
+  const H = <usize>hidden << 2;
   for (let b = 0; b < batch; b++) {
-    const xb = xp + ((<usize>b * 3 * H) << 2);
-    const hb = hp + ((<usize>b * 3 * H) << 2);
-    const out = h + ((<usize>b * H) << 2);
-    for (let j: usize = 0; j < H; j++) {
-      const r = sigmoid(load<f32>(xb + (j << 2)) + load<f32>(hb + (j << 2)));
-      const z = sigmoid(load<f32>(xb + ((H + j) << 2)) + load<f32>(hb + ((H + j) << 2)));
-      const n = tanhf(load<f32>(xb + ((2 * H + j) << 2)) + r * load<f32>(hb + ((2 * H + j) << 2)));
-      const prev = load<f32>(out + (j << 2));
-      store<f32>(out + (j << 2), (1 - z) * n + z * prev);
+    const xb = xp + <usize>b * 3 * H;
+    const hb = hp + <usize>b * 3 * H;
+    const out = h + <usize>b * H;
+    for (let j: usize = 0; j < H; j += 16) {
+      const r = sigmoidF32x4(f32x4.add(v128.load(xb + j), v128.load(hb + j)));
+      const z = sigmoidF32x4(f32x4.add(v128.load(xb + H + j), v128.load(hb + H + j)));
+      const n = tanhF32x4(f32x4.add(v128.load(xb + 2 * H + j), f32x4.mul(r, v128.load(hb + 2 * H + j))));
+      const prev = v128.load(out + j);
+      v128.store(out + j, f32x4.add(n, f32x4.mul(z, f32x4.sub(prev, n))));
     }
   }
 }
@@ -34,23 +59,23 @@ export function gruGates(xp: usize, hp: usize, h: usize, batch: i32, hidden: i32
 /**
  * LSTM gates, PyTorch order [i | f | g | o]; xp = x @ W_i + b and hp = h @ W_h, both [batch, 4H]:
  *   c = sigmoid(f) * c + sigmoid(i) * tanh(g); h = sigmoid(o) * tanh(c)
- * h, c: [batch, H], updated in place.
+ * h, c: [batch, H], updated in place; H a multiple of 4.
  */
 export function lstmGates(xp: usize, hp: usize, h: usize, c: usize, batch: i32, hidden: i32): void {
-  const H = <usize>hidden;
+  const H = <usize>hidden << 2;
   for (let b = 0; b < batch; b++) {
-    const xb = xp + ((<usize>b * 4 * H) << 2);
-    const hb = hp + ((<usize>b * 4 * H) << 2);
-    const hOut = h + ((<usize>b * H) << 2);
-    const cOut = c + ((<usize>b * H) << 2);
-    for (let j: usize = 0; j < H; j++) {
-      const gi = load<f32>(xb + (j << 2)) + load<f32>(hb + (j << 2));
-      const gf = load<f32>(xb + ((H + j) << 2)) + load<f32>(hb + ((H + j) << 2));
-      const gg = load<f32>(xb + ((2 * H + j) << 2)) + load<f32>(hb + ((2 * H + j) << 2));
-      const go = load<f32>(xb + ((3 * H + j) << 2)) + load<f32>(hb + ((3 * H + j) << 2));
-      const cNew = sigmoid(gf) * load<f32>(cOut + (j << 2)) + sigmoid(gi) * tanhf(gg);
-      store<f32>(cOut + (j << 2), cNew);
-      store<f32>(hOut + (j << 2), sigmoid(go) * tanhf(cNew));
+    const xb = xp + <usize>b * 4 * H;
+    const hb = hp + <usize>b * 4 * H;
+    const hOut = h + <usize>b * H;
+    const cOut = c + <usize>b * H;
+    for (let j: usize = 0; j < H; j += 16) {
+      const gi = sigmoidF32x4(f32x4.add(v128.load(xb + j), v128.load(hb + j)));
+      const gf = sigmoidF32x4(f32x4.add(v128.load(xb + H + j), v128.load(hb + H + j)));
+      const gg = tanhF32x4(f32x4.add(v128.load(xb + 2 * H + j), v128.load(hb + 2 * H + j)));
+      const go = sigmoidF32x4(f32x4.add(v128.load(xb + 3 * H + j), v128.load(hb + 3 * H + j)));
+      const cNew = f32x4.add(f32x4.mul(gf, v128.load(cOut + j)), f32x4.mul(gi, gg));
+      v128.store(cOut + j, cNew);
+      v128.store(hOut + j, f32x4.mul(go, tanhF32x4(cNew)));
     }
   }
 }
