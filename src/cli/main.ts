@@ -1,22 +1,61 @@
 import { StoreError } from "../store/format.ts";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
-import { exportOnnxCommand } from "./export-onnx.ts";
-import { indexCommand } from "./index.ts";
-import { ingestCommand } from "./ingest.ts";
-import { metricsCommand } from "./metrics.ts";
-import { modelsCommand } from "./models.ts";
-import { quantizeCommand } from "./quantize.ts";
-import { serveCommand } from "./serve.ts";
 
-const commands: Command[] = [
-  ingestCommand,
-  metricsCommand,
-  serveCommand,
-  trainCommand,
-  evalCommand,
-  exportOnnxCommand,
-  indexCommand,
-  modelsCommand,
+/**
+ * Each command's module is imported only when it runs: some pull in TF.js, onnxruntime or transformers.js,
+ * and `lvm ingest` or `lvm --help` should not wait for them. The summaries here are what `lvm --help` shows.
+ */
+const commands: { name: string; summary: string; load: () => Promise<Command> }[] = [
+  {
+    name: "ingest",
+    summary: "add a corpus (.jsonl or .jsonl.gz) to a concept store, embedding it or importing vectors",
+    load: () => import("./ingest.ts").then((m) => m.ingestCommand),
+  },
+  {
+    name: "train",
+    summary: "train an LVM (gru, lstm, transformer, gru-edge) on a concept store; --resume continues after a kill",
+    load: () => import("./train.ts").then((m) => m.trainCommand),
+  },
+  {
+    name: "eval",
+    summary: "evaluate LVMs on a store's held-out split: load, validation, speed, top-k vs baselines, rollout",
+    load: () => import("./eval.ts").then((m) => m.evalCommand),
+  },
+  {
+    name: "quantize",
+    summary: "post-training INT8 (per-output-channel weights) of a model directory",
+    load: () => import("./quantize.ts").then((m) => m.quantizeCommand),
+  },
+  {
+    name: "export-onnx",
+    summary: "write a model as ONNX (f32 or --int8) and check it against the reference on onnxruntime-node and -web",
+    load: () => import("./export-onnx.ts").then((m) => m.exportOnnxCommand),
+  },
+  {
+    name: "index",
+    summary: "build or check a store's approximate (HNSW) index: lvm index build|check --store <dir>",
+    load: () => import("./index.ts").then((m) => m.indexCommand),
+  },
+  {
+    name: "bench",
+    summary: "run the benchmarks (all, or the named sections), each as ratios against a reference in the same run",
+    load: () => import("./bench.ts").then((m) => m.benchCommand),
+  },
+  {
+    name: "serve",
+    summary: "run the HTTP API and the web page over a store (the embedded demo store by default)",
+    load: () => import("./serve.ts").then((m) => m.serveCommand),
+  },
+  {
+    name: "metrics",
+    summary: "print request latency percentiles (p50/p95/p99 per endpoint and stage) from the metrics database",
+    load: () => import("./metrics.ts").then((m) => m.metricsCommand),
+  },
+  {
+    name: "models",
+    summary: "fetch encoder models (lvm models pull gtr-t5-base) and list local encoders and LVMs",
+    load: () => import("./models.ts").then((m) => m.modelsCommand),
+  },
 ];
 
 function overview(): string {
@@ -32,11 +71,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name ? 0 : 1;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     console.error(`lvm: unknown command '${name}'\n\n${overview()}`);
     return 2;
   }
+  const command = await entry.load();
   try {
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {

@@ -3,7 +3,7 @@ import { type Command, intOption, UsageError } from "./command.ts";
 
 export const serveCommand: Command = {
   name: "serve",
-  summary: "run the HTTP API over a store (the embedded demo store by default)",
+  summary: "run the HTTP API and the web page over a store (the embedded demo store by default)",
   usage: `lvm serve [--store <dir>] [--port <n>] [options]
 
 Serves the models in models/ (and --models <dir>) on the WASM core, plus the copy-last and

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { readStore, storeExists } from "../../src/store/fs-store.ts";
+import { readManifest, readStore, storeExists } from "../../src/store/fs-store.ts";
 import { MINI_CORPUS, MINI_VECTORS, REPO, tempDir } from "../helpers.ts";
 
 const LVM = join(REPO, "bin/lvm.js");
@@ -127,9 +127,18 @@ describe("lvm ingest", () => {
     let killedMidway = 0;
     for (let attempt = 0; attempt < 12 && killedMidway < 3; attempt++) {
       const child = spawn(process.execPath, args, { stdio: "ignore", cwd: REPO });
-      await new Promise((r) => setTimeout(r, 250 + Math.random() * 900));
+      const exited = new Promise((r) => child.once("exit", r));
+      // Kill at a random moment once this run has committed something new (whatever the machine's speed).
+      const before = (await storeExists(store)) ? (await readStore(store)).count : 0;
+      const started = Date.now();
+      while (Date.now() - started < 60_000 && child.exitCode === null) {
+        const now = (await storeExists(store)) ? (await readManifest(store)).count : 0;
+        if (now > before) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
       child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
+      await exited;
       const count = (await storeExists(store)) ? (await readStore(store)).count : 0;
       if (count > 0 && count < total) killedMidway++;
     }
