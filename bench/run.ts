@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchEncoder } from "./encoder.ts";
+import { benchHnsw } from "./hnsw.ts";
 import { benchHttp } from "./http.ts";
 import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
@@ -11,6 +12,7 @@ import { RESULTS } from "./paths.ts";
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
   lvm: benchLvm,
+  hnsw: benchHnsw,
   metrics: benchMetrics,
   http: benchHttp,
 };

@@ -161,6 +161,7 @@ export function createApp(deps: AppDeps) {
       runtime: deps.runtime,
       store: { concepts: store.count, documents: store.documents.length, encoder: store.encoder },
       index: deps.exactIndex.kind,
+      approximateIndex: deps.approximateIndex?.kind ?? null,
       models: models.list().length,
       metrics: deps.metrics?.health().state ?? "off",
     }),
@@ -242,7 +243,7 @@ export function createApp(deps: AppDeps) {
     }
     const index = pickIndex(body.exact);
     const started = performance.now();
-    const hits = index.search(query, body.k);
+    const hits = index.search(query, body.k, undefined, { ef: body.ef });
     log.searchMs = performance.now() - started;
     log.backend = index.kind;
     const results = Array.from(hits.rows, (row, i) => ({ ...store.concept(row), score: hits.scores[i] }));
@@ -262,7 +263,7 @@ export function createApp(deps: AppDeps) {
     log.lvmMs = performance.now() - t;
     const index = pickIndex(body.exact);
     t = performance.now();
-    const hits = index.search(predicted, body.k + model.context);
+    const hits = index.search(predicted, body.k + model.context, undefined, { ef: body.ef });
     const results = [];
     for (let i = 0; i < hits.rows.length && results.length < body.k; i++) {
       if (!isContext(hits.rows[i], vectors, model.context)) results.push({ ...store.concept(hits.rows[i]), score: hits.scores[i] });
@@ -306,7 +307,7 @@ export function createApp(deps: AppDeps) {
         break;
       }
       t = performance.now();
-      const hits = index.search(predicted, 1 + used.size + model.context, used);
+      const hits = index.search(predicted, 1 + used.size + model.context, used, { ef: body.ef });
       log.searchMs += performance.now() - t;
       let pick = -1;
       for (let i = 0; i < hits.rows.length && pick < 0; i++) if (!isContext(hits.rows[i], original, model.context)) pick = i;

@@ -17,6 +17,7 @@ export const searchRequest = z
     vector: vector.optional(),
     k: z.number().int().min(1).max(100).default(10),
     exact: z.boolean().default(false),
+    ef: z.number().int().min(1).max(4096).optional(),
   })
   .refine((r) => (r.text === undefined) !== (r.vector === undefined), {
     message: "give exactly one of 'text' or 'vector'",
@@ -47,6 +48,8 @@ export const nextRequest = z.object({
   k: z.number().int().min(1).max(100).default(10),
   model: z.string().min(1).optional(),
   exact: z.boolean().default(false),
+  /** Beam width of the approximate index (when the store has one and `exact` is false). */
+  ef: z.number().int().min(1).max(4096).optional(),
   includeVector: z.boolean().default(false),
 });
 
@@ -57,6 +60,7 @@ export const generateRequest = z.object({
   /** Stop when consecutive predicted vectors have cosine above this (the model has degenerated). */
   stopCosine: z.number().min(0).max(1).default(0.9),
   exact: z.boolean().default(false),
+  ef: z.number().int().min(1).max(4096).optional(),
 });
 
 export type NextRequest = z.infer<typeof nextRequest>;

@@ -1,5 +1,6 @@
 // Node adapter: the encoders `lvm ingest --encoder` and the server can load, by id.
 import type { EncoderRef } from "../store/format.ts";
+import { GTR_T5_BASE_ID, GTR_T5_BASE_VEC2TEXT_ID, GTR_T5_DIM } from "./gtr-t5.ts";
 import type { Encoder } from "./types.ts";
 import { USE_LITE_DIM, USE_LITE_ID } from "./use-lite.ts";
 
@@ -12,6 +13,17 @@ export const encoders: Record<string, EncoderEntry> = {
     id: USE_LITE_ID,
     dim: USE_LITE_DIM,
     load: async () => (await import("./use-lite-node.ts")).loadUseLiteEncoder(),
+  },
+  // GTR-T5-base from models/gtr-t5-base/ ($LVM_MODELS_DIR): `lvm models pull gtr-t5-base` fetches it (docs/gtr-t5.md).
+  [GTR_T5_BASE_ID]: {
+    id: GTR_T5_BASE_ID,
+    dim: GTR_T5_DIM,
+    load: async () => (await import("./gtr-t5-node.ts")).loadGtrT5Encoder({ head: "sentence-transformers" }),
+  },
+  [GTR_T5_BASE_VEC2TEXT_ID]: {
+    id: GTR_T5_BASE_VEC2TEXT_ID,
+    dim: GTR_T5_DIM,
+    load: async () => (await import("./gtr-t5-node.ts")).loadGtrT5Encoder({ head: "vec2text" }),
   },
 };
 

@@ -1,4 +1,5 @@
-/** A sentence encoder: text in, one unit-length row of `dim` float32 values per text out. */
+/** A sentence encoder: text in, one row of `dim` float32 values per text out (unit length unless the encoder's
+ * head says otherwise, e.g. GTR's vec2text head; stores normalise rows on ingest). */
 export interface Encoder {
   /** Recorded in every store built with this encoder; stores refuse vectors from another id. */
   readonly id: string;

@@ -10,6 +10,7 @@ import { CoreIndex } from "../core/search-core.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
+import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
@@ -51,6 +52,8 @@ export async function startServer(options: ServerOptions) {
     console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
     exactIndex = referenceIndex(store.vectors, store.dim);
   }
+  // The store's HNSW index (lvm index build), unless a request asks for `exact`; a bad file only warns.
+  const approximateIndex = await loadStoreIndex(core, store, storeDir);
   const models = new ModelRegistry();
   const roots = [SHIPPED_MODELS_DIR, ...(options.modelRoots ?? [])];
   const reloadModels = async () => {
@@ -65,6 +68,7 @@ export async function startServer(options: ServerOptions) {
   const app = createApp({
     store,
     exactIndex,
+    approximateIndex,
     encoder,
     models,
     metrics,
@@ -89,7 +93,7 @@ export async function startServer(options: ServerOptions) {
     });
   }
   console.log(
-    `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}; ` +
+    `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}, index ${approximateIndex?.kind ?? exactIndex.kind}; ` +
       `models: ${models
         .list()
         .map((m) => m.name)

@@ -4,7 +4,8 @@ import { exactSearch, type SearchHits } from "./exact.ts";
 export interface VectorIndex {
   /** "exact-core", "exact-ts", "hnsw-core", ... (reported in responses and metrics). */
   readonly kind: string;
-  search(query: Float32Array, k: number, exclude?: ReadonlySet<number>): SearchHits;
+  /** `options.ef`: the beam width of an approximate index (ignored by exact ones). */
+  search(query: Float32Array, k: number, exclude?: ReadonlySet<number>, options?: { ef?: number }): SearchHits;
 }
 
 /** The plain TypeScript reference as an index (used where the WASM core is not loaded). */

@@ -81,8 +81,13 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const ref: EncoderRef = { id: entry.id, dim: entry.dim };
   const scanned = await scan(options.corpus, options.unit, options.skipBad);
   const vectorsFile = options.vectors ? await openVectors(options.vectors, ref.dim, scanned) : undefined;
-  const writer = await StoreWriter.open(options.store, ref);
-  let encoder: Encoder | undefined;
+  // Load the encoder before the store exists, so a missing model file leaves no empty store behind.
+  let encoder: Encoder | undefined = vectorsFile ? undefined : await entry.load();
+  const writer = await StoreWriter.open(options.store, ref).catch(async (error) => {
+    await vectorsFile?.close();
+    encoder?.dispose?.();
+    throw error;
+  });
   const result: IngestResult = {
     documentsAdded: 0,
     conceptsAdded: 0,

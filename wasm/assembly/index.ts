@@ -1,6 +1,9 @@
 // lvm-edge WASM SIMD core: INT8 and f32 kernels for the LVMs and exact search. Every export is checked
 // against the plain TypeScript reference (src/lvm/reference.ts, src/index/exact.ts) by the tests.
-export { alloc, free } from "./memory";
+// index-relaxed.ts builds the same core plus relaxed-SIMD kernels into core-relaxed.wasm.
+
+export { hnswSearch } from "./hnsw";
 export { linearF32, linearI8, quantizeRows } from "./linear";
+export { alloc, free } from "./memory";
 export { addInPlace, addRowsCyclic, attention, gelu, gruGates, l2NormalizeRows, layerNorm, lstmGates } from "./nn";
-export { searchI8 } from "./search";
+export { rowSumsI8, searchI8, selectTopK } from "./search";
