@@ -206,7 +206,7 @@ export class CoreLvm {
   }
 
   /** contexts: [batch, context, dim], oldest first → unit predictions [batch, dim] (blend applied). */
-  forward(contexts: Float32Array, batch: number): Float32Array {
+  forward(contexts: Float32Array, batch: number, lastWeight = this.lastWeight): Float32Array {
     const { dim, context } = this.config;
     if (contexts.length !== batch * context * dim)
       throw new Error(`contexts hold ${contexts.length} values, expected ${batch} x ${context} x ${dim}`);
@@ -220,7 +220,7 @@ export class CoreLvm {
       const last = (b: number, j: number) => contexts[(b * context + context - 1) * dim + j];
       if (this.config.residual) for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] += last(b, j);
       normalizeRows(out, batch, dim);
-      const w = this.lastWeight;
+      const w = lastWeight;
       if (w !== 0) {
         for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] = (1 - w) * out[b * dim + j] + w * last(b, j);
         normalizeRows(out, batch, dim);

@@ -6,7 +6,7 @@ import type { ExecutionContext } from "hono";
 import coreModule from "../../wasm/build/core.wasm";
 import coreRelaxedModule from "../../wasm/build/core-relaxed.wasm";
 import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
-import { createApp } from "../api/app.ts";
+import { type BundleSource, createApp } from "../api/app.ts";
 import { baselineModels, ModelRegistry } from "../api/models.ts";
 import { CoreLvm } from "../core/lvm-core.ts";
 import { CoreIndex } from "../core/search-core.ts";
@@ -56,7 +56,24 @@ async function build(env: Env): Promise<Instance> {
   for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
   if (!bundledModel) models.defaultName = "copy-last";
   const metrics = env.DB ? await openD1Metrics(env.DB, { flushIntervalMs: 0 }) : undefined;
-  const app = createApp({ store, exactIndex, models, metrics, adminKey: env.LVM_ADMIN_KEY, runtime: "worker" });
+  // The page's in-browser mode downloads the same bundled bytes the Worker serves from.
+  const storeBytes: Record<string, ArrayBuffer | string> = {
+    "store.json": storeFiles.manifest,
+    "documents.jsonl": storeFiles.documents,
+    "texts.bin": storeFiles.texts,
+    "rows.bin": storeFiles.rows,
+    "vectors-i8.bin": storeFiles.int8,
+    "scales.bin": storeFiles.scales,
+  };
+  const bundle: BundleSource = {
+    storeFile: async (name) => storeBytes[name],
+    modelFile: async (name, file) => {
+      if (!bundledModel || name !== bundledModel.name) return undefined;
+      if (file === "model.json") return JSON.stringify(bundledModel.manifest);
+      return file === "weights.bin" ? bundledModel.weights : undefined;
+    },
+  };
+  const app = createApp({ store, exactIndex, models, metrics, adminKey: env.LVM_ADMIN_KEY, runtime: "worker", bundle });
   return { app, metrics };
 }
 

@@ -7,6 +7,8 @@
  * y[o] = b[o] + sum_i x[i] * W[i * out + o]. Batches are rows. Contexts are [batch, context, dim], oldest
  * concept first; the last one (index context - 1) is the "last context" used by the residual and the blend.
  */
+
+import { dequantizeTensors, isQuantized } from "../core/quantized-model.ts";
 import type { ModelConfig, ModelManifest, RecurrentConfig, TensorMap, TransformerConfig } from "./model-format.ts";
 import { decodeTensors } from "./model-format.ts";
 
@@ -18,9 +20,11 @@ export interface ReferenceModel {
   lastWeight: number;
 }
 
+/** Float32 model files, and INT8 ones (`lvm quantize`), whose weights are decoded to the floats they stand for. */
 export function loadModelFromBytes(manifest: ModelManifest, weights: Uint8Array | ArrayBuffer): ReferenceModel {
   const bytes = weights instanceof Uint8Array ? weights : new Uint8Array(weights);
-  return { manifest, config: manifest.config, tensors: decodeTensors(manifest, bytes), lastWeight: manifest.blend?.lastWeight ?? 0 };
+  const tensors = isQuantized(manifest) ? dequantizeTensors(manifest, bytes) : decodeTensors(manifest, bytes);
+  return { manifest, config: manifest.config, tensors, lastWeight: manifest.blend?.lastWeight ?? 0 };
 }
 
 function param(model: { tensors: TensorMap }, name: string): Float32Array {

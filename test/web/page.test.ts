@@ -112,3 +112,68 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     await page.screenshot({ path: join(SCREENSHOTS, "page-phone.png"), fullPage: false });
   });
 });
+
+describe.skipIf(!haveChromium)("web page under `wrangler dev` (the Worker) in headless Chromium", () => {
+  let worker: import("node:child_process").ChildProcess;
+  let base: string;
+  let browser: import("playwright-core").Browser;
+
+  beforeAll(async () => {
+    const { spawn } = await import("node:child_process");
+    const { createServer } = await import("node:net");
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    base = `http://127.0.0.1:${port}`;
+    worker = spawn(
+      process.execPath,
+      [join(REPO, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(port)],
+      {
+        cwd: REPO,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      const onData = (d: Buffer) => {
+        out += d;
+        if (out.includes("Ready on")) resolve();
+      };
+      worker.stdout?.on("data", onData);
+      worker.stderr?.on("data", onData);
+      worker.once("exit", (code) => reject(new Error(`wrangler dev exited with ${code}: ${out.slice(-500)}`)));
+    });
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (worker?.pid) process.kill(-worker.pid, "SIGTERM");
+  });
+
+  it("serves the page and runs a prediction on the Worker and in the browser (WASM core)", async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.selectOption("#article", "1");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 6);
+    await page.click("#predict");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"));
+    await page.check("input[name=mode][value=browser]");
+    await page.click("#predict");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran in this browser"), null, {
+      timeout: 60_000,
+    });
+    expect(await page.textContent("#status")).toMatch(/wasm-core-int8|webgpu|baseline/);
+    await page.screenshot({ path: join(SCREENSHOTS, "page-worker.png") });
+  });
+});

@@ -3,7 +3,6 @@
 // onnxruntime-web where the browser offers an adapter, else on our WASM core.
 import { baselineModels } from "../../api/models.ts";
 import { CoreLvm } from "../../core/lvm-core.ts";
-import { dequantizeTensors, isQuantized } from "../../core/quantized-model.ts";
 import { CoreIndex } from "../../core/search-core.ts";
 import { WasmCore } from "../../core/wasm-core.ts";
 import { splitText } from "../../ingest/corpus.ts";
@@ -180,13 +179,8 @@ async function browserRunner(e: BrowserEngine, name: string) {
       ),
       fetch(`/v1/bundle/models/${name}/weights.bin`).then((r) => r.arrayBuffer()),
     ]);
-    const bytes = new Uint8Array(weights);
-    const reference = isQuantized(manifest)
-      ? {
-          ...loadModelFromBytes({ ...manifest, tensors: [] } as ModelManifest, new Uint8Array(0)),
-          tensors: dequantizeTensors(manifest, bytes),
-        }
-      : loadModelFromBytes(manifest as ModelManifest, bytes);
+    // INT8 files are decoded by the same loader as float ones.
+    const reference = loadModelFromBytes(manifest as ModelManifest, new Uint8Array(weights));
     const gpu = await tryWebGpuRunner(name);
     if (gpu) {
       runner = { backend: gpu.backend, forward: (contexts) => gpu.forward(contexts) };
