@@ -49,7 +49,9 @@ async function load(url: string, body: unknown | undefined, seconds: number): Pr
 export async function benchHttp(seconds = Number(process.env.LVM_BENCH_HTTP_SECONDS ?? 10)): Promise<Record<string, unknown>> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "lvm-bench-http-"));
-  const server = spawn(process.execPath, [join(REPO, "src/entries/node.ts")], {
+  // As `npm start` runs it: a larger young generation halves scavenges of the 50 KB vector bodies
+  // (measured here: p99 51 -> 49 ms, 859 -> 966 req/s).
+  const server = spawn(process.execPath, ["--max-semi-space-size=64", join(REPO, "src/entries/node.ts")], {
     env: { ...process.env, PORT: String(port), LVM_METRICS_DB: join(dir, "metrics.sqlite") },
     stdio: ["ignore", "pipe", "inherit"],
   });

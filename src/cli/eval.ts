@@ -1,0 +1,60 @@
+import { type EvalBackend, evaluate, jsonSummary } from "../eval/evaluate.ts";
+import { markdownReport, writeReport } from "../eval/report.ts";
+import { type Command, intOption, UsageError } from "./command.ts";
+
+export const evalCommand: Command = {
+  name: "eval",
+  summary: "evaluate LVMs on a store's held-out split: load, validation, speed, top-k vs baselines, rollout",
+  usage: `lvm eval --store <dir> --model <dir> [--model <dir> ...] [options]
+
+Test windows come from the model's saved article-disjoint test split (on another store: every document
+the model never saw). Retrieval is against every concept of the store with the 5 context concepts
+excluded from the candidates; the research report's protocol (context kept) is a second column.
+Baselines copy-last and mean-of-context are scored the same way.
+
+Options:
+  --store <dir>         concept store                                              (required)
+  --model <dir>         model directory (repeat to compare several)                (required)
+  --json                print one JSON object to stdout (keys model, copyLast, meanContext, ...)
+  --out <dir>           also write report.md, report.json and PNG plots there
+  --rollout <n>         autoregressive rollout steps                                [10]
+  --rollout-windows <n> windows rolled out                                          [200]
+  --max-windows <n>     cap on test and validation windows                          [all]
+  --backend <b>         tf (the float model on TF.js) | core-int8 | core-f32 (the WASM core,
+                        as served; an INT8 file from 'lvm quantize' runs on either)   [tf]`,
+  options: {
+    store: { type: "string" },
+    model: { type: "string", multiple: true },
+    json: { type: "boolean" },
+    out: { type: "string" },
+    rollout: { type: "string" },
+    "rollout-windows": { type: "string" },
+    "max-windows": { type: "string" },
+    backend: { type: "string" },
+  },
+  async run(values) {
+    if (typeof values.store !== "string") throw new UsageError("--store <dir> is required");
+    const models = values.model as unknown as string[] | undefined;
+    if (!models || models.length === 0) throw new UsageError("--model <dir> is required");
+    const json = values.json === true;
+    const report = await evaluate({
+      store: values.store,
+      models,
+      rolloutSteps: intOption(values.rollout, "rollout", 10, 0),
+      rolloutWindows: intOption(values["rollout-windows"], "rollout-windows", 200),
+      maxWindows: intOption(values["max-windows"], "max-windows", 0, 0),
+      backend: parseEvalBackend(values.backend as string | undefined),
+      log: (line) => console.error(line),
+    });
+    if (typeof values.out === "string") await writeReport(values.out, report);
+    if (json) console.log(JSON.stringify(jsonSummary(report)));
+    else console.log(markdownReport(report));
+    return 0;
+  },
+};
+
+function parseEvalBackend(value: string | undefined): EvalBackend {
+  if (value === undefined) return "tf";
+  if (value === "tf" || value === "core-int8" || value === "core-f32") return value;
+  throw new UsageError(`--backend must be tf, core-int8 or core-f32, got '${value}'`);
+}

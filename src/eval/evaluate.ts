@@ -1,0 +1,346 @@
+// `lvm eval`: the research report's tests (1.1 load, 1.2 validation, 1.3 speed, 2.1 top-k retrieval) done
+// honestly (article-disjoint test split, baselines computed the same way, context excluded from the
+// candidates; the report's protocol as a second column), plus MRR, margin, contrastive accuracy and an
+// autoregressive rollout with a degeneration figure.
+import { basename } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { CoreLvm } from "../core/lvm-core.ts";
+import { loadCore } from "../core/node.ts";
+import { parameterCount } from "../lvm/architectures.ts";
+import type { ModelManifest } from "../lvm/model-format.ts";
+import { modelSizeOnDisk, readModel } from "../lvm/read-model.ts";
+import { forward, type ReferenceModel } from "../lvm/reference.ts";
+import { initLvmBackend } from "../lvm/tf-backend.ts";
+import { tfPredict, toTfParams } from "../lvm/tf-model.ts";
+import type { ConceptStore } from "../store/concept-store.ts";
+import { readStore } from "../store/fs-store.ts";
+import { documentsForEvaluation, gatherContexts, windowTargets } from "../train/windows.ts";
+import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
+import { createRetrievalIndex, type Ranks, type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } from "./retrieval.ts";
+
+/** One predictor's retrieval row: recall in percent, MRR a fraction, cosine to the target. */
+export interface RetrievalRow extends RecallSummary {
+  cosine: number;
+}
+
+export interface PredictorResult {
+  /** Context excluded from the candidates (the honest protocol). */
+  excluded: RetrievalRow;
+  /** Context left among the candidates (the research report's protocol). */
+  included: RetrievalRow;
+  /** mean cos(pred, next) - cos(pred, last context). */
+  margin: number;
+  /** Percent, see metrics.ts. */
+  contrastiveAccuracy: number;
+}
+
+export interface RolloutStep {
+  step: number;
+  /** Mean cosine between this generated vector and the previous one (step 1: the last real context concept). */
+  consecutiveCosine: number;
+  /** Mean cosine to the true concept that many steps ahead, over windows whose document has it. */
+  cosineToTruth: number | null;
+}
+
+export interface ModelEvaluation {
+  name: string;
+  dir: string;
+  arch: string;
+  config: ModelManifest["config"];
+  blend: number;
+  load: { parameters: number; epoch: number | null; epochsRun: number | null; sizeBytes: number; loadMs: number };
+  validation: { windows: number; mse: number; cosine: number; infoNce: number; temperature: number };
+  throughput: {
+    batch32: { msPerBatch: number; samplesPerSecond: number };
+    batch1: { msPerBatch: number; samplesPerSecond: number };
+    referenceBatch1Ms: number;
+  };
+  test: PredictorResult;
+  /** The same model without the last-context blend (shows what the blend adds). */
+  testUnblended: PredictorResult | null;
+  rollout: { windows: number; steps: RolloutStep[]; degeneratedAtStep: number | null };
+  testWindows: number;
+  testDocuments: number;
+  sameStore: boolean;
+}
+
+export interface EvaluationReport {
+  store: { dir: string; count: number; documents: number; encoder: string };
+  createdAt: string;
+  seconds: number;
+  models: ModelEvaluation[];
+  baselines: { copyLast: PredictorResult; meanContext: PredictorResult; testWindows: number };
+}
+
+export interface EvalOptions {
+  store: string;
+  models: string[];
+  rolloutSteps: number;
+  rolloutWindows: number;
+  /** Cap on test windows (0 = all). */
+  maxWindows: number;
+  /** Where the model runs (throughput and every figure come from it). Default "tf". */
+  backend?: EvalBackend;
+  log?: (line: string) => void;
+}
+
+function evenSample(targets: Int32Array, max: number): Int32Array {
+  if (max <= 0 || targets.length <= max) return targets;
+  return Int32Array.from({ length: max }, (_, i) => targets[Math.floor((i * targets.length) / max)]);
+}
+
+/** contexts [batch, context, dim] -> predictions [batch, dim] with the given blend weight, on the evaluated backend. */
+type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Float32Array;
+
+/** "tf": the trained float model on TF.js (default); "core-int8" / "core-f32": the WASM core, as served. */
+export type EvalBackend = "tf" | "core-int8" | "core-f32";
+
+function predictAll(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, lastWeight: number): Float32Array {
+  const { context, dim } = model.config;
+  const out = new Float32Array(targets.length * dim);
+  for (let from = 0; from < targets.length; from += 512) {
+    const to = Math.min(targets.length, from + 512);
+    out.set(predict(gatherContexts(store, targets, context, from, to), to - from, lastWeight), from * dim);
+  }
+  return out;
+}
+
+export function scorePredictor(
+  store: ConceptStore,
+  index: RetrievalIndex,
+  predictions: Float32Array,
+  targets: Int32Array,
+  context: number,
+  precomputed?: Ranks,
+): PredictorResult {
+  const ranks = precomputed ?? rankTargets(index, predictions, targets, context).ranks;
+  const cosine = meanCosineToTarget(store, predictions, targets);
+  return {
+    excluded: { ...summarizeRanks(ranks.excluded), cosine },
+    included: { ...summarizeRanks(ranks.included), cosine },
+    margin: meanMargin(store, predictions, targets),
+    contrastiveAccuracy: contrastiveAccuracy(store, predictions, targets),
+  };
+}
+
+function time(fn: () => void, minMs: number, minIterations: number): number {
+  fn();
+  const start = performance.now();
+  let n = 0;
+  while (n < minIterations || performance.now() - start < minMs) {
+    fn();
+    n++;
+  }
+  return (performance.now() - start) / n;
+}
+
+/** Validation loss terms of the raw model output on the validation windows. */
+function validationLosses(store: ConceptStore, predictions: Float32Array, targets: Int32Array, temperature: number) {
+  const dim = store.dim;
+  let mse = 0;
+  let infoNce = 0;
+  const batch = 256;
+  for (let from = 0; from < targets.length; from += batch) {
+    const to = Math.min(targets.length, from + batch);
+    for (let i = from; i < to; i++) {
+      const logits: number[] = [];
+      for (let j = from; j < to; j++) {
+        let s = 0;
+        for (let d = 0; d < dim; d++) s += predictions[i * dim + d] * store.vectors[targets[j] * dim + d];
+        logits.push(s / temperature);
+      }
+      const max = Math.max(...logits);
+      const lse = max + Math.log(logits.reduce((a, l) => a + Math.exp(l - max), 0));
+      infoNce += lse - logits[i - from];
+      for (let d = 0; d < dim; d++) mse += (predictions[i * dim + d] - store.vectors[targets[i] * dim + d]) ** 2;
+    }
+  }
+  const n = Math.max(1, targets.length);
+  return { mse: mse / (n * dim), infoNce: infoNce / n };
+}
+
+function rollout(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, steps: number) {
+  const { context, dim } = model.config;
+  const n = targets.length;
+  const contexts = gatherContexts(store, targets, context);
+  let previous = copyLastPredictions(store, targets);
+  const docEnd = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = store.documents[store.documentIndex(targets[i])];
+    docEnd[i] = d.first + d.count;
+  }
+  const result: RolloutStep[] = [];
+  let degeneratedAtStep: number | null = null;
+  for (let s = 1; s <= steps; s++) {
+    const generated = predict(contexts, n, model.lastWeight);
+    let consecutive = 0;
+    let truth = 0;
+    let truthCount = 0;
+    for (let i = 0; i < n; i++) {
+      let c = 0;
+      for (let d = 0; d < dim; d++) c += generated[i * dim + d] * previous[i * dim + d];
+      consecutive += c;
+      const row = targets[i] + s - 1;
+      if (row < docEnd[i]) {
+        let t = 0;
+        for (let d = 0; d < dim; d++) t += generated[i * dim + d] * store.vectors[row * dim + d];
+        truth += t;
+        truthCount++;
+      }
+      // Slide the window: drop the oldest concept, append the generated one.
+      const base = i * context * dim;
+      contexts.copyWithin(base, base + dim, base + context * dim);
+      contexts.set(generated.subarray(i * dim, (i + 1) * dim), base + (context - 1) * dim);
+    }
+    result.push({ step: s, consecutiveCosine: consecutive / n, cosineToTruth: truthCount ? truth / truthCount : null });
+    previous = generated;
+    // Degeneration is judged between generated vectors (from step 2); step 1 compares with the last real concept.
+    if (s >= 2 && consecutive / n > 0.9) {
+      degeneratedAtStep = s;
+      break;
+    }
+  }
+  return { windows: n, steps: result, degeneratedAtStep };
+}
+
+export async function evaluate(options: EvalOptions): Promise<EvaluationReport> {
+  const started = Date.now();
+  const log = options.log ?? (() => {});
+  await initLvmBackend();
+  const store = await readStore(options.store);
+  const index = createRetrievalIndex(store.vectors, store.dim);
+  const models: ModelEvaluation[] = [];
+  let baselines: EvaluationReport["baselines"] | null = null;
+  try {
+    for (const dir of options.models) {
+      const loadStart = performance.now();
+      const model = await readModel(dir);
+      const loadMs = performance.now() - loadStart;
+      const { manifest, config } = model;
+      if (manifest.encoder.dim !== store.dim || manifest.encoder.id !== store.encoder.id) {
+        throw new Error(
+          `${dir} was trained on ${manifest.encoder.id}/${manifest.encoder.dim}, the store holds ${store.encoder.id}/${store.dim}`,
+        );
+      }
+      const { context } = config;
+      const backend = options.backend ?? "tf";
+      const params = toTfParams(model.tensors);
+      const lvm = backend === "tf" ? undefined : new CoreLvm(await loadCore(), model, backend === "core-int8" ? "int8" : "f32");
+      const predict: Predict = lvm
+        ? (contexts, batch, lastWeight) => lvm.forward(contexts, batch, lastWeight)
+        : (contexts, batch, lastWeight) => tfPredict(params, config, contexts, batch, lastWeight);
+      try {
+        const test = documentsForEvaluation(store, manifest.split, "test");
+        const testTargets = evenSample(windowTargets(store, test.documents, context), options.maxWindows);
+        const val = documentsForEvaluation(store, manifest.split, "val");
+        const valTargets = evenSample(windowTargets(store, val.documents, context), options.maxWindows);
+        if (!test.sameStore)
+          log(`${dir}: the store is not the training store; evaluating on its ${test.documents.length} documents unseen in training`);
+        log(`${basename(dir)}: ${testTargets.length} test windows from ${test.documents.length} documents`);
+
+        const training = manifest.training as { bestEpoch?: number; epochsRun?: number; options?: { temperature?: number } };
+        const temperature = training.options?.temperature ?? 0.05;
+        const valRaw = predictAll(predict, model, store, valTargets, 0);
+        const losses = validationLosses(store, valRaw, valTargets, temperature);
+
+        const b32 = gatherContexts(store, testTargets.subarray(0, Math.min(32, testTargets.length)), context);
+        const n32 = b32.length / (context * store.dim);
+        const ms32 = time(() => predict(b32, n32, model.lastWeight), 300, 5);
+        const b1 = b32.subarray(0, context * store.dim);
+        const ms1 = time(() => predict(b1, 1, model.lastWeight), 300, 5);
+        const msRef = time(() => forward(model, b1, 1), 100, 2);
+
+        // One pass scores the raw model, its blend with the last context and copy-last (blend weight 1):
+        // the ranks of (1 - w) pred + w last need only pred . store and last . store.
+        const raw = predictAll(predict, model, store, testTargets, 0);
+        const last = copyLastPredictions(store, testTargets);
+        const w = model.lastWeight;
+        const { ranks: rawRanks, blended } = rankTargets(index, raw, testTargets, context, { last, weights: w > 0 ? [w, 1] : [1] });
+        const testResult =
+          w > 0
+            ? scorePredictor(store, index, predictAll(predict, model, store, testTargets, w), testTargets, context, blended[0])
+            : scorePredictor(store, index, raw, testTargets, context, rawRanks);
+        const testUnblended = w > 0 ? scorePredictor(store, index, raw, testTargets, context, rawRanks) : null;
+        if (!baselines) {
+          baselines = {
+            copyLast: scorePredictor(store, index, last, testTargets, context, blended[blended.length - 1]),
+            meanContext: scorePredictor(store, index, meanContextPredictions(store, testTargets, context), testTargets, context),
+            testWindows: testTargets.length,
+          };
+        }
+        const rolloutTargets = evenSample(testTargets, options.rolloutWindows);
+        models.push({
+          name: backend === "tf" ? basename(dir) : `${basename(dir)} [${backend}]`,
+          dir,
+          arch: manifest.arch,
+          config,
+          blend: model.lastWeight,
+          load: {
+            parameters: parameterCount(config),
+            epoch: training.bestEpoch ?? null,
+            epochsRun: training.epochsRun ?? null,
+            sizeBytes: await modelSizeOnDisk(dir),
+            loadMs,
+          },
+          validation: {
+            windows: valTargets.length,
+            mse: losses.mse,
+            cosine: meanCosineToTarget(store, valRaw, valTargets),
+            infoNce: losses.infoNce,
+            temperature,
+          },
+          throughput: {
+            batch32: { msPerBatch: ms32, samplesPerSecond: (1000 * n32) / ms32 },
+            batch1: { msPerBatch: ms1, samplesPerSecond: 1000 / ms1 },
+            referenceBatch1Ms: msRef,
+          },
+          test: testResult,
+          testUnblended,
+          rollout: rollout(predict, model, store, rolloutTargets, options.rolloutSteps),
+          testWindows: testTargets.length,
+          testDocuments: test.documents.length,
+          sameStore: test.sameStore,
+        });
+        log(`${basename(dir)}: R@5 ${testResult.excluded["r@5"].toFixed(2)} (copy-last ${baselines.copyLast.excluded["r@5"].toFixed(2)})`);
+      } finally {
+        for (const t of params.values()) t.dispose();
+        lvm?.dispose();
+      }
+    }
+  } finally {
+    index.dispose();
+  }
+  if (!baselines) throw new Error("no model to evaluate");
+  tf.engine().startScope();
+  tf.engine().endScope();
+  return {
+    store: { dir: options.store, count: store.count, documents: store.documents.length, encoder: store.encoder.id },
+    createdAt: new Date().toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    models,
+    baselines,
+  };
+}
+
+/** The `--json` object: `model`, `copyLast`, `meanContext` rows (context excluded) plus everything else. */
+export function jsonSummary(report: EvaluationReport): Record<string, unknown> {
+  const row = (r: RetrievalRow) => ({
+    "r@1": r["r@1"],
+    "r@5": r["r@5"],
+    "r@10": r["r@10"],
+    "r@20": r["r@20"],
+    mrr: r.mrr,
+    cosine: r.cosine,
+  });
+  return {
+    model: row(report.models[0].test.excluded),
+    copyLast: row(report.baselines.copyLast.excluded),
+    meanContext: row(report.baselines.meanContext.excluded),
+    contextIncluded: {
+      model: row(report.models[0].test.included),
+      copyLast: row(report.baselines.copyLast.included),
+      meanContext: row(report.baselines.meanContext.included),
+    },
+    ...report,
+  };
+}

@@ -1,0 +1,140 @@
+// Markdown report and PNG plots for an EvaluationReport.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { EvaluationReport, PredictorResult, RetrievalRow } from "./evaluate.ts";
+import { jsonSummary } from "./evaluate.ts";
+import { scatterPlot } from "./png.ts";
+
+const pct = (x: number) => x.toFixed(1);
+const millions = (n: number) => `${(n / 1e6).toFixed(2)}M`;
+
+function row(name: string, r: RetrievalRow): string {
+  return `| ${name} | ${pct(r["r@1"])} | ${pct(r["r@5"])} | ${pct(r["r@10"])} | ${pct(r["r@20"])} | ${r.mrr.toFixed(3)} | ${r.cosine.toFixed(3)} |`;
+}
+
+function extraRow(name: string, r: PredictorResult): string {
+  return `| ${name} | ${r.margin.toFixed(3)} | ${pct(r.contrastiveAccuracy)} |`;
+}
+
+export function markdownReport(report: EvaluationReport): string {
+  const { models, baselines, store } = report;
+  const lines: string[] = [];
+  const header = "| predictor | R@1 | R@5 | R@10 | R@20 | MRR | cos to target |\n|---|---|---|---|---|---|---|";
+  lines.push(
+    "# LVM evaluation",
+    "",
+    `Store \`${store.dir}\`: ${store.count.toLocaleString("en-US")} concepts, ${store.documents} documents, encoder ${store.encoder}. ` +
+      `${baselines.testWindows} test windows (5 context concepts -> the 6th, one article each) from the model's article-disjoint test split` +
+      `${models.every((m) => m.sameStore) ? "" : " (store differs from the training store: every document unseen in training)"}. ` +
+      `Index = every concept of the store. Generated ${report.createdAt} in ${report.seconds.toFixed(0)} s.`,
+    "",
+    "## 2.1 Top-k retrieval, context excluded from the candidates",
+    "",
+    "Recall in percent; MRR as a fraction. The model rows use the shipped scoring (blend with the last context, weight chosen on validation).",
+    "",
+    header,
+    row("copy last context", baselines.copyLast.excluded),
+    row("mean of context", baselines.meanContext.excluded),
+    ...models.map((m) => row(`**${m.name}** (${m.arch}, blend ${m.blend})`, m.test.excluded)),
+    ...models.filter((m) => m.testUnblended).map((m) => row(`${m.name} without blend`, (m.testUnblended as PredictorResult).excluded)),
+    "",
+    "## 2.1 bis: the research report's protocol (context left among the candidates)",
+    "",
+    "Copy-last scores R@1 = 0 here by construction; this column is only for comparison with the report.",
+    "",
+    header,
+    row("copy last context", baselines.copyLast.included),
+    row("mean of context", baselines.meanContext.included),
+    ...models.map((m) => row(m.name, m.test.included)),
+    "",
+    "## Direction and contrast",
+    "",
+    "Margin = mean cos(pred, next) - cos(pred, last context). Contrastive accuracy (LCM paper) = % of the other targets of its batch (1,024 shuffled test windows) further from the prediction than its own target.",
+    "",
+    "| predictor | margin | contrastive accuracy % |",
+    "|---|---|---|",
+    extraRow("copy last context", baselines.copyLast),
+    extraRow("mean of context", baselines.meanContext),
+    ...models.map((m) => extraRow(m.name, m.test)),
+    "",
+    "## 1.1 Load",
+    "",
+    "| model | arch | config | parameters | best epoch / run | size on disk | load ms |",
+    "|---|---|---|---|---|---|---|",
+    ...models.map((m) => {
+      const { arch: _a, dim: _d, context: _c, ...sizes } = m.config as unknown as Record<string, unknown>;
+      return `| ${m.name} | ${m.arch} | ${Object.entries(sizes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ", ",
+        )} | ${millions(m.load.parameters)} | ${m.load.epoch ?? "?"} / ${m.load.epochsRun ?? "?"} | ${(m.load.sizeBytes / 1e6).toFixed(1)} MB | ${m.load.loadMs.toFixed(0)} |`;
+    }),
+    "",
+    "## 1.2 Validation (model output before the blend, validation split)",
+    "",
+    "| model | windows | MSE | cosine | InfoNCE (in-batch 256) |",
+    "|---|---|---|---|---|",
+    ...models.map(
+      (m) =>
+        `| ${m.name} | ${m.validation.windows} | ${m.validation.mse.toExponential(3)} | ${m.validation.cosine.toFixed(4)} | ${m.validation.infoNce.toFixed(3)} (T ${m.validation.temperature}) |`,
+    ),
+    "",
+    "## 1.3 Throughput (TF.js WASM backend, one thread; plain-TypeScript reference at batch 1 for comparison)",
+    "",
+    "| model | batch 32 ms | batch 32 samples/s | batch 1 ms | batch 1 samples/s | reference batch 1 ms |",
+    "|---|---|---|---|---|---|",
+    ...models.map(
+      (m) =>
+        `| ${m.name} | ${m.throughput.batch32.msPerBatch.toFixed(2)} | ${m.throughput.batch32.samplesPerSecond.toFixed(0)} | ${m.throughput.batch1.msPerBatch.toFixed(2)} | ${m.throughput.batch1.samplesPerSecond.toFixed(0)} | ${m.throughput.referenceBatch1Ms.toFixed(2)} |`,
+    ),
+    "",
+    "## Autoregressive rollout",
+    "",
+    "Each prediction is fed back as the newest context concept. Consecutive cosine = mean cos(generated_t, generated_t-1) (step 1: vs the last real concept); from step 2 on, the rollout stops when it exceeds 0.9 (degeneration: the generator repeats itself). Cos to truth = mean cos to the real concept t steps ahead where the article has one.",
+    "",
+  );
+  for (const m of models) {
+    lines.push(
+      `**${m.name}** (${m.rollout.windows} windows): ${m.rollout.degeneratedAtStep === null ? "no degeneration" : `degenerated at step ${m.rollout.degeneratedAtStep}`}`,
+      "",
+      `| step | ${m.rollout.steps.map((s) => s.step).join(" | ")} |`,
+      `|---|${m.rollout.steps.map(() => "---").join("|")}|`,
+      `| consecutive cos | ${m.rollout.steps.map((s) => s.consecutiveCosine.toFixed(3)).join(" | ")} |`,
+      `| cos to truth | ${m.rollout.steps.map((s) => (s.cosineToTruth === null ? "-" : s.cosineToTruth.toFixed(3))).join(" | ")} |`,
+      "",
+    );
+  }
+  lines.push("## Plots", "", "![recall vs parameters](recall-vs-params.png)", "", "![recall vs speed](recall-vs-speed.png)", "");
+  return lines.join("\n");
+}
+
+/** Writes report.json, report.md, recall-vs-params.png and recall-vs-speed.png into `dir`. */
+export async function writeReport(dir: string, report: EvaluationReport): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const lines = [
+    { label: "copy-last", y: report.baselines.copyLast.excluded["r@5"] },
+    { label: "mean-ctx", y: report.baselines.meanContext.excluded["r@5"] },
+  ];
+  const params = scatterPlot({
+    title: "recall at 5 vs parameters",
+    xLabel: "parameters (log)",
+    yLabel: "test recall at 5, % (context excluded)",
+    points: report.models.map((m) => ({ label: m.name, x: m.load.parameters, y: m.test.excluded["r@5"] })),
+    lines,
+    logX: true,
+  });
+  const speed = scatterPlot({
+    title: "recall at 5 vs speed",
+    xLabel: "samples/s at batch 32 (log)",
+    yLabel: "test recall at 5, % (context excluded)",
+    points: report.models.map((m) => ({ label: m.name, x: m.throughput.batch32.samplesPerSecond, y: m.test.excluded["r@5"] })),
+    lines,
+    logX: true,
+  });
+  await Promise.all([
+    writeFile(join(dir, "report.json"), `${JSON.stringify(jsonSummary(report), null, 1)}\n`),
+    writeFile(join(dir, "report.md"), markdownReport(report)),
+    writeFile(join(dir, "recall-vs-params.png"), params),
+    writeFile(join(dir, "recall-vs-speed.png"), speed),
+  ]);
+}

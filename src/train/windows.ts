@@ -1,0 +1,84 @@
+// Training windows (5 consecutive concepts of one document -> the 6th) and the article-disjoint split.
+import type { SplitRecord } from "../lvm/model-format.ts";
+import { createRng, shuffle } from "../lvm/rng.ts";
+
+/** The part of a concept store the data pipeline needs. */
+export interface WindowSource {
+  dim: number;
+  vectors: Float32Array;
+  documents: { id: string; first: number; count: number }[];
+}
+
+/**
+ * Windows of the given documents, each named by its target row: the context is rows target-context ..
+ * target-1, all in the same document as the target (a window never crosses a document boundary).
+ */
+export function windowTargets(source: WindowSource, documentIndices: Iterable<number>, context: number): Int32Array {
+  const targets: number[] = [];
+  for (const d of documentIndices) {
+    const doc = source.documents[d];
+    for (let t = doc.first + context; t < doc.first + doc.count; t++) targets.push(t);
+  }
+  return Int32Array.from(targets);
+}
+
+/** Contexts [n, context, dim] of the windows ending before targets[from..to). */
+export function gatherContexts(source: WindowSource, targets: Int32Array, context: number, from = 0, to = targets.length): Float32Array {
+  const dim = source.dim;
+  const out = new Float32Array((to - from) * context * dim);
+  for (let i = from; i < to; i++) {
+    const start = (targets[i] - context) * dim;
+    out.set(source.vectors.subarray(start, start + context * dim), (i - from) * context * dim);
+  }
+  return out;
+}
+
+export interface Split {
+  train: number[];
+  val: number[];
+  test: number[];
+}
+
+export const DEFAULT_FRACTIONS: [number, number, number] = [0.8, 0.1, 0.1];
+
+/** Article-disjoint split of document indices by a seeded permutation (80/10/10 by default). */
+export function splitDocuments(documentCount: number, seed: number, fractions = DEFAULT_FRACTIONS): Split {
+  const order = Array.from({ length: documentCount }, (_, i) => i);
+  shuffle(order, createRng(seed));
+  const nTrain = Math.round(fractions[0] * documentCount);
+  const nVal = Math.round(fractions[1] * documentCount);
+  const sorted = (a: number[]) => a.sort((x, y) => x - y);
+  return {
+    train: sorted(order.slice(0, nTrain)),
+    val: sorted(order.slice(nTrain, nTrain + nVal)),
+    test: sorted(order.slice(nTrain + nVal)),
+  };
+}
+
+export function splitRecord(source: WindowSource, split: Split, seed: number, fractions = DEFAULT_FRACTIONS): SplitRecord {
+  const ids = (list: number[]) => list.map((d) => source.documents[d].id);
+  return { seed, fractions, storeDocuments: source.documents.length, train: ids(split.train), val: ids(split.val), test: ids(split.test) };
+}
+
+/**
+ * The documents of `source` to evaluate on for a saved split. On the training store: the recorded test (or
+ * val) documents. On another store: every document the model was neither trained nor tuned on.
+ */
+export function documentsForEvaluation(
+  source: WindowSource,
+  record: SplitRecord,
+  part: "test" | "val",
+): { documents: number[]; sameStore: boolean } {
+  const wanted = new Set(record[part]);
+  const documents: number[] = [];
+  source.documents.forEach((d, i) => {
+    if (wanted.has(d.id)) documents.push(i);
+  });
+  if (documents.length > 0) return { documents, sameStore: true };
+  const seen = new Set([...record.train, ...record.val, ...record.test]);
+  const unseen: number[] = [];
+  source.documents.forEach((d, i) => {
+    if (!seen.has(d.id)) unseen.push(i);
+  });
+  return { documents: unseen, sameStore: false };
+}
