@@ -39,7 +39,7 @@ export interface GtrEncoderOptions {
   files: ModelFiles;
   /**
    * What transformers.js loads from: an absolute directory (Node), or, with `localModelPath`, the folder's
-   * name under it (e.g. localModelPath "https://cdn.example/models/", location "gtr-t5-base" in a browser).
+   * name under it (e.g. localModelPath "https://example.com/models/", location "gtr-t5-base" in a browser).
    */
   location: string;
   /** transformers.js' env.localModelPath: a URL prefix (or path) holding model folders. */

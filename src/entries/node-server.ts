@@ -93,7 +93,7 @@ export async function startServer(options: ServerOptions) {
     });
   }
   console.log(
-    `lvm-edge listening on http://${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}, index ${approximateIndex?.kind ?? exactIndex.kind}; ` +
+    `lvm-edge listening on ${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}, index ${approximateIndex?.kind ?? exactIndex.kind}; ` +
       `models: ${models
         .list()
         .map((m) => m.name)

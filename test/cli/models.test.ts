@@ -26,7 +26,7 @@ interface Mirror {
 async function startMirror(files: Map<string, Uint8Array>): Promise<Mirror> {
   const mirror: Mirror = { url: "", server: undefined as unknown as Server, requests: [], cutOnce: new Set(), files };
   mirror.server = createServer((req: IncomingMessage, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).replace(/^\/m\//, "");
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname).replace(/^\/m\//, "");
     mirror.requests.push({ method: req.method ?? "", path, range: req.headers.range });
     const body = mirror.files.get(path);
     if (!body) {

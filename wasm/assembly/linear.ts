@@ -2,10 +2,11 @@
 // dot product along contiguous memory; `inDim` must be a multiple of 16 (the wrapper pads).
 
 /**
- * Per-row symmetric dynamic quantisation of activations.
- * x: f32 [rows, n] -> q: i8 [rows, n], scales: f32 [rows], with x[r, j] ~= q[r, j] * scales[r].
+ * Per-row symmetric dynamic quantisation of activations to -levels..levels, stored plus `shift`.
+ * x: f32 [rows, n] -> q: i8 [rows, n], scales: f32 [rows], with x[r, j] ~= (q[r, j] - shift) * scales[r].
+ * (Codes up to 127 are the same bytes read signed or unsigned, so one narrowing serves both layouts.)
  */
-export function quantizeRows(x: usize, rows: i32, n: i32, q: usize, scales: usize): void {
+@inline export function quantizeRowsTo(x: usize, rows: i32, n: i32, q: usize, scales: usize, levels: f32, shift: i32): void {
   for (let r = 0; r < rows; r++) {
     const row = x + (<usize>(r * n) << 2);
     let maxAbs = f32x4.splat(0);
@@ -14,19 +15,25 @@ export function quantizeRows(x: usize, rows: i32, n: i32, q: usize, scales: usiz
       Mathf.max(f32x4.extract_lane(maxAbs, 0), f32x4.extract_lane(maxAbs, 1)),
       Mathf.max(f32x4.extract_lane(maxAbs, 2), f32x4.extract_lane(maxAbs, 3)),
     );
-    const scale: f32 = m > 0 ? m / 127 : 1;
+    const scale: f32 = m > 0 ? m / levels : 1;
     store<f32>(scales + (<usize>r << 2), scale);
     const inv = f32x4.splat(1 / scale);
+    const s = i32x4.splat(shift);
     const out = q + <usize>(r * n);
     for (let j = 0; j < n; j += 16) {
-      // f32 -> i32 (round to nearest) -> i16 -> i8, 16 values at a time.
-      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>j << 2)), inv)));
-      const b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 4) << 2)), inv)));
-      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 8) << 2)), inv)));
-      const d = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 12) << 2)), inv)));
+      // f32 -> i32 (round to nearest) + shift -> i16 -> i8, 16 values at a time.
+      const a = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>j << 2)), inv))), s);
+      const b = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 4) << 2)), inv))), s);
+      const c = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 8) << 2)), inv))), s);
+      const d = i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(row + (<usize>(j + 12) << 2)), inv))), s);
       v128.store(out + <usize>j, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
     }
   }
+}
+
+/** Activations to INT8 -127..127: x[r, j] ~= q[r, j] * scales[r] (the plain-SIMD linearI8's input). */
+export function quantizeRows(x: usize, rows: i32, n: i32, q: usize, scales: usize): void {
+  quantizeRowsTo(x, rows, n, q, scales, 127, 0);
 }
 
 @inline function hsumI32(v: v128): i32 {
