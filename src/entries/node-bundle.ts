@@ -22,7 +22,9 @@ function bytes(buf: Buffer, length = buf.length): ArrayBuffer {
 
 /** `modelDirs` maps served model names to their directories. INT8 files are made on the fly from float ones. */
 export function nodeBundleSource(storeDir: string, modelDirs: () => Map<string, string>): BundleSource {
+  // Built once per model: INT8 files (from float ones) and the ONNX export.
   const cache = new Map<string, Promise<{ manifest: string; weights: ArrayBuffer }>>();
+  const onnxCache = new Map<string, Promise<ArrayBuffer>>();
   return {
     async storeFile(name) {
       const manifest = await readManifest(storeDir);
@@ -38,8 +40,15 @@ export function nodeBundleSource(storeDir: string, modelDirs: () => Map<string, 
       if (!dir) return undefined;
       if (name === "model.onnx") {
         // For the page's WebGPU path: float32, recurrent cells unrolled into MatMul/Sigmoid/Tanh nodes.
-        const onnx = exportOnnx(await readModel(dir), { unrolled: true });
-        return onnx.buffer.slice(onnx.byteOffset, onnx.byteOffset + onnx.length) as ArrayBuffer;
+        let onnx = onnxCache.get(model);
+        if (!onnx) {
+          onnx = readModel(dir).then((m) => {
+            const bytes = exportOnnx(m, { unrolled: true });
+            return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+          });
+          onnxCache.set(model, onnx);
+        }
+        return onnx;
       }
       if (name !== "model.json" && name !== "weights.bin") return undefined;
       let files = cache.get(model);
