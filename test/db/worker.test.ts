@@ -20,9 +20,9 @@ describe("metrics in the Worker runtime", () => {
     expect(script).not.toMatch(/from\s*["']node:/); // nothing Node-only (fs) reached the bundle
     const mf = new Miniflare({ modules: true, script, d1Databases: ["DB"], compatibilityDate: "2025-01-01" });
     try {
-      for (let i = 0; i < 5; i++) expect((await mf.dispatchFetch("http://worker/v1/predict")).status).toBe(200);
-      expect((await mf.dispatchFetch("http://worker/v1/predict?fail")).status).toBe(500);
-      const { health, summary } = (await (await mf.dispatchFetch("http://worker/summary")).json()) as {
+      for (let i = 0; i < 5; i++) expect((await mf.dispatchFetch("http://localhost/v1/predict")).status).toBe(200);
+      expect((await mf.dispatchFetch("http://localhost/v1/predict?fail")).status).toBe(500);
+      const { health, summary } = (await (await mf.dispatchFetch("http://localhost/summary")).json()) as {
         health: { state: string; written: number };
         summary: { rows: { stage: string; count: number }[]; requests: unknown[] };
       };
