@@ -81,7 +81,7 @@ async function load(bytes: Uint8Array, walk: "i8" | "i4" = "i8") {
   body.set(bytes, 0);
   body.set(new Uint8Array(int8.buffer, int8.byteOffset, int8.byteLength), bytes.length);
   body.set(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), bytes.length + int8.length);
-  const res = await mf.dispatchFetch("http://worker/load", {
+  const res = await mf.dispatchFetch("http://localhost/load", {
     method: "POST",
     headers: { "x-sizes": JSON.stringify({ index: bytes.length, count: COUNT, dim: DIM, walk }) },
     body,
@@ -96,7 +96,7 @@ describe("the HNSW index in the Worker runtime (workerd)", () => {
     const queries = queryRows.map((r) => Array.from(vectors.subarray(r * DIM, (r + 1) * DIM)));
     for (const walk of ["i8", "i4"] as const) {
       expect(await load(file, walk)).toMatchObject({ loaded: true, kind: "hnsw-core", warnings: [] });
-      const res = await mf.dispatchFetch("http://worker/search", { method: "POST", body: JSON.stringify({ queries, k: 10, ef: 64 }) });
+      const res = await mf.dispatchFetch("http://localhost/search", { method: "POST", body: JSON.stringify({ queries, k: 10, ef: 64 }) });
       const rows = (await res.json()) as number[][];
       const node = new HnswCoreIndex(core, parseGraph(file), { count: COUNT, dim: DIM, int8, scales, vectors }, { walk });
       let hits = 0;
@@ -115,7 +115,7 @@ describe("the HNSW index in the Worker runtime (workerd)", () => {
     const result = await load(file.subarray(0, file.length - 64));
     expect(result.loaded).toBe(false);
     expect(result.warnings.join()).toMatch(/truncated.*falling back|falling back.*truncated/);
-    expect((await mf.dispatchFetch("http://worker/search", { method: "POST", body: "{}" })).status).toBe(409);
+    expect((await mf.dispatchFetch("http://localhost/search", { method: "POST", body: "{}" })).status).toBe(409);
   });
 
   it("bundles for browsers too: nothing Node-only reaches the search path", async () => {
