@@ -21,7 +21,9 @@ Options:
   --rollout-windows <n> windows rolled out                                          [200]
   --max-windows <n>     cap on test and validation windows                          [all]
   --backend <b>         tf (the float model on TF.js) | core-int8 | core-f32 (the WASM core,
-                        as served; an INT8 file from 'lvm quantize' runs on either)   [tf]`,
+                        as served; an INT8 file from 'lvm quantize' runs on either)   [tf]
+  --exact               no approximate-index row, even when the store has index.hnsw
+                        (with an index, a row "<model> via hnsw-core" gives what the server returns)`,
   options: {
     store: { type: "string" },
     model: { type: "string", multiple: true },
@@ -31,6 +33,7 @@ Options:
     "rollout-windows": { type: "string" },
     "max-windows": { type: "string" },
     backend: { type: "string" },
+    exact: { type: "boolean" },
   },
   async run(values) {
     if (typeof values.store !== "string") throw new UsageError("--store <dir> is required");
@@ -44,6 +47,7 @@ Options:
       rolloutWindows: intOption(values["rollout-windows"], "rollout-windows", 200),
       maxWindows: intOption(values["max-windows"], "max-windows", 0, 0),
       backend: parseEvalBackend(values.backend as string | undefined),
+      exact: values.exact === true,
       log: (line) => console.error(line),
     });
     if (typeof values.out === "string") await writeReport(values.out, report);

@@ -4,8 +4,10 @@
 // autoregressive rollout with a degeneration figure.
 import { basename } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import type { HnswCoreIndex } from "../core/hnsw-core.ts";
 import { CoreLvm } from "../core/lvm-core.ts";
 import { loadCore } from "../core/node.ts";
+import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { parameterCount } from "../lvm/architectures.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { modelSizeOnDisk, readModel } from "../lvm/read-model.ts";
@@ -58,6 +60,8 @@ export interface ModelEvaluation {
   test: PredictorResult;
   /** The same model without the last-context blend (shows what the blend adds). */
   testUnblended: PredictorResult | null;
+  /** The shipped scoring through the store's approximate index (HNSW), when it has one and --exact is off. */
+  testIndexed: { index: string; ef: number; excluded: RetrievalRow } | null;
   rollout: { windows: number; steps: RolloutStep[]; degeneratedAtStep: number | null };
   testWindows: number;
   testDocuments: number;
@@ -81,6 +85,8 @@ export interface EvalOptions {
   maxWindows: number;
   /** Where the model runs (throughput and every figure come from it). Default "tf". */
   backend?: EvalBackend;
+  /** Skip the approximate-index row even when the store has an index. */
+  exact?: boolean;
   log?: (line: string) => void;
 }
 
@@ -209,6 +215,8 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
   await initLvmBackend();
   const store = await readStore(options.store);
   const index = createRetrievalIndex(store.vectors, store.dim);
+  // The store's HNSW index (lvm index build), scored beside the exact figures: what the server returns.
+  const approximate = options.exact ? undefined : await loadStoreIndex(await loadCore(), store, options.store, { warn: log });
   const models: ModelEvaluation[] = [];
   let baselines: EvaluationReport["baselines"] | null = null;
   try {
@@ -261,6 +269,9 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
             ? scorePredictor(store, index, predictAll(predict, model, store, testTargets, w), testTargets, context, blended[0])
             : scorePredictor(store, index, raw, testTargets, context, rawRanks);
         const testUnblended = w > 0 ? scorePredictor(store, index, raw, testTargets, context, rawRanks) : null;
+        const testIndexed = approximate
+          ? indexedRecall(approximate, store, predictAll(predict, model, store, testTargets, w), testTargets, context)
+          : null;
         if (!baselines) {
           baselines = {
             copyLast: scorePredictor(store, index, last, testTargets, context, blended[blended.length - 1]),
@@ -296,6 +307,7 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           },
           test: testResult,
           testUnblended,
+          testIndexed,
           rollout: rollout(predict, model, store, rolloutTargets, options.rolloutSteps),
           testWindows: testTargets.length,
           testDocuments: test.documents.length,
@@ -323,6 +335,26 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
 }
 
 /** The `--json` object: `model`, `copyLast`, `meanContext` rows (context excluded) plus everything else. */
+const INDEX_EF = 64;
+
+/** Ranks of each target among the index's top 20 (context rows excluded); a target it misses ranks past 20. */
+function indexedRecall(index: HnswCoreIndex, store: ConceptStore, predictions: Float32Array, targets: Int32Array, context: number) {
+  const dim = store.dim;
+  const ranks = new Int32Array(targets.length);
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    const exclude = new Set(Array.from({ length: context }, (_, j) => t - context + j));
+    const hits = index.search(predictions.subarray(i * dim, (i + 1) * dim), 20, exclude, { ef: INDEX_EF });
+    const at = hits.rows.indexOf(t);
+    ranks[i] = at >= 0 ? at + 1 : store.count;
+  }
+  return {
+    index: index.kind,
+    ef: INDEX_EF,
+    excluded: { ...summarizeRanks(ranks), cosine: meanCosineToTarget(store, predictions, targets) },
+  };
+}
+
 export function jsonSummary(report: EvaluationReport): Record<string, unknown> {
   const row = (r: RetrievalRow) => ({
     "r@1": r["r@1"],

@@ -37,6 +37,9 @@ export function markdownReport(report: EvaluationReport): string {
     row("mean of context", baselines.meanContext.excluded),
     ...models.map((m) => row(`**${m.name}** (${m.arch}, blend ${m.blend})`, m.test.excluded)),
     ...models.filter((m) => m.testUnblended).map((m) => row(`${m.name} without blend`, (m.testUnblended as PredictorResult).excluded)),
+    ...models
+      .filter((m) => m.testIndexed)
+      .map((m) => row(`${m.name} via ${m.testIndexed?.index} (ef ${m.testIndexed?.ef}, top 20)`, m.testIndexed!.excluded)),
     "",
     "## 2.1 bis: the research report's protocol (context left among the candidates)",
     "",

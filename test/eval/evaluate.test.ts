@@ -132,3 +132,17 @@ describe("lvm eval", () => {
     expect(json.meanContext.mrr).toBeGreaterThan(0);
   });
 });
+
+describe("lvm eval with the store's HNSW index", () => {
+  it("adds a row scored through the index that stays within 2 points of the exact one; --exact drops it", async () => {
+    const { buildStoreIndex } = await import("../../src/index/hnsw-build.ts");
+    await buildStoreIndex(storeDir, { M: 16, efConstruction: 100 });
+    const withIndex = await evaluate({ store: storeDir, models: [modelDir], rolloutSteps: 0, rolloutWindows: 1, maxWindows: 400 });
+    const m = withIndex.models[0];
+    expect(m.testIndexed).toMatchObject({ index: "hnsw-core", ef: 64 });
+    for (const k of ["r@5", "r@20"] as const)
+      expect(Math.abs((m.testIndexed?.excluded[k] ?? 0) - m.test.excluded[k])).toBeLessThanOrEqual(2);
+    const exact = await evaluate({ store: storeDir, models: [modelDir], rolloutSteps: 0, rolloutWindows: 1, maxWindows: 400, exact: true });
+    expect(exact.models[0].testIndexed).toBeNull();
+  });
+});
