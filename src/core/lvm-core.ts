@@ -83,12 +83,14 @@ export class CoreLvm {
   readonly lastWeight: number;
   private readonly layers = new Map<string, PackedLinear>();
   private readonly vectors = new Map<string, CoreBuffer>();
+  private readonly scratch: Scratch;
 
   constructor(core: WasmCore, source: CoreModelSource, precision: CorePrecision) {
     this.core = core;
     this.config = source.config;
     this.precision = precision;
     this.lastWeight = source.lastWeight;
+    this.scratch = new Scratch(core);
     const t = (name: string) => tensor(source.tensors, name);
     const opt = (name: string) => source.tensors.get(name)?.data ?? null;
     const c = this.config;
@@ -210,25 +212,22 @@ export class CoreLvm {
     const { dim, context } = this.config;
     if (contexts.length !== batch * context * dim)
       throw new Error(`contexts hold ${contexts.length} values, expected ${batch} x ${context} x ${dim}`);
-    const scratch = new Scratch(this.core);
-    try {
-      const features =
-        this.config.arch === "transformer" ? this.transformer(contexts, batch, scratch) : this.recurrent(contexts, batch, scratch);
-      const y = scratch.get("y", batch * dim * 4);
-      this.linear("head", features.buffer, batch, y, scratch);
-      const out = new Float32Array(y.f32(batch * dim));
-      const last = (b: number, j: number) => contexts[(b * context + context - 1) * dim + j];
-      if (this.config.residual) for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] += last(b, j);
+    // Reused across calls (forward is synchronous): no allocation per call once the largest batch was seen.
+    const scratch = this.scratch;
+    const features =
+      this.config.arch === "transformer" ? this.transformer(contexts, batch, scratch) : this.recurrent(contexts, batch, scratch);
+    const y = scratch.get("y", batch * dim * 4);
+    this.linear("head", features.buffer, batch, y, scratch);
+    const out = new Float32Array(y.f32(batch * dim));
+    const last = (b: number, j: number) => contexts[(b * context + context - 1) * dim + j];
+    if (this.config.residual) for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] += last(b, j);
+    normalizeRows(out, batch, dim);
+    const w = lastWeight;
+    if (w !== 0) {
+      for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] = (1 - w) * out[b * dim + j] + w * last(b, j);
       normalizeRows(out, batch, dim);
-      const w = lastWeight;
-      if (w !== 0) {
-        for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] = (1 - w) * out[b * dim + j] + w * last(b, j);
-        normalizeRows(out, batch, dim);
-      }
-      return out;
-    } finally {
-      scratch.free();
     }
+    return out;
   }
 
   /** Stacked GRU/LSTM, zero initial state; returns the top layer's last hidden state [batch, hidden]. */
@@ -321,6 +320,7 @@ export class CoreLvm {
     for (const v of this.vectors.values()) v.free();
     this.layers.clear();
     this.vectors.clear();
+    this.scratch.free();
   }
 }
 

@@ -24,6 +24,8 @@ export class CoreIndex {
   private readonly scales: CoreBuffer;
   /** Relaxed core only: 64 * each row's sum, which removes the u7 query's shift from the scores. */
   private readonly rowSums64?: CoreBuffer;
+  /** Relaxed core only: the one-query scan's buffers (every row's score, the query), kept across searches. */
+  private readonly scanBuffers?: { scores: CoreBuffer; query: CoreBuffer; queryU7: CoreBuffer; queryScale: CoreBuffer };
 
   constructor(core: WasmCore, data: SearchableVectors) {
     if (data.dim % 16 !== 0) throw new Error(`the core searches dims that are multiples of 16; got ${data.dim}`);
@@ -36,6 +38,12 @@ export class CoreIndex {
     if (core.relaxed) {
       this.rowSums64 = core.buffer(data.count * 4);
       core.exports.rowSumsI8(this.int8.aligned, data.count, data.dim, this.rowSums64.aligned);
+      this.scanBuffers = {
+        scores: core.buffer(data.count * 4),
+        query: core.buffer(data.dim * 4),
+        queryU7: core.buffer(data.dim),
+        queryScale: core.buffer(4),
+      };
     }
   }
 
@@ -116,27 +124,21 @@ export class CoreIndex {
   private scanRelaxed(queries: Float32Array, nq: number, list: number, rows: CoreBuffer, scores: CoreBuffer): number {
     const { dim, count } = this;
     const e = this.core.exports;
-    const all = this.core.buffer(count * 4);
-    const qf = this.core.buffer(dim * 4);
-    const qu7 = this.core.buffer(dim);
-    const qScale = this.core.buffer(4);
-    try {
-      let kept = 0;
-      for (let i = 0; i < nq; i++) {
-        qf.f32(dim).set(queries.subarray(i * dim, (i + 1) * dim));
-        e.quantizeRowsU7!(qf.aligned, 1, dim, qu7.aligned, qScale.aligned);
-        e.scoresI8U7!(this.int8.aligned, this.scales.aligned, this.rowSums64!.aligned, count, dim, qu7.aligned, all.aligned);
-        kept = e.selectTopK(all.aligned, count, list, rows.aligned + i * list * 4, scores.aligned + i * list * 4);
-      }
-      return kept;
-    } finally {
-      for (const b of [all, qf, qu7, qScale]) b.free();
+    const { scores: all, query, queryU7, queryScale } = this.scanBuffers!;
+    let kept = 0;
+    for (let i = 0; i < nq; i++) {
+      query.f32(dim).set(queries.subarray(i * dim, (i + 1) * dim));
+      e.quantizeRowsU7!(query.aligned, 1, dim, queryU7.aligned, queryScale.aligned);
+      e.scoresI8U7!(this.int8.aligned, this.scales.aligned, this.rowSums64!.aligned, count, dim, queryU7.aligned, all.aligned);
+      kept = e.selectTopK(all.aligned, count, list, rows.aligned + i * list * 4, scores.aligned + i * list * 4);
     }
+    return kept;
   }
 
   dispose(): void {
     this.int8.free();
     this.scales.free();
     this.rowSums64?.free();
+    for (const b of Object.values(this.scanBuffers ?? {})) b.free();
   }
 }

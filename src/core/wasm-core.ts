@@ -129,13 +129,3 @@ export class WasmCore {
     return b;
   }
 }
-
-/** Feature detection for the SIMD the core is built with (every current V8: Node, workerd, Chromium). */
-export function simdSupported(): boolean {
-  // (module (func (result v128) v128.const i32x4 0 0 0 0))
-  const bytes = new Uint8Array([
-    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 11,
-  ]);
-  return WebAssembly.validate(bytes);
-}
