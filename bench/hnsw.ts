@@ -9,11 +9,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HnswCoreIndex, hnswIndexFromBytes } from "../src/core/hnsw-core.ts";
-import { CORE_WASM_PATH, loadCore } from "../src/core/node.ts";
-import { CoreIndex } from "../src/core/search-core.ts";
 import { WasmCore } from "../src/core/wasm-core.ts";
+import { CORE_WASM_PATH, loadCore } from "../src/core/wasm-core-node.ts";
+import { CoreIndex } from "../src/index/core-index.ts";
 import { buildIndex } from "../src/index/hnsw-build.ts";
+import { HnswCoreIndex, hnswIndexFromBytes } from "../src/index/hnsw-core.ts";
 import { fromHnswlib, type HnswGraph, packCodes4, serializeGraph, storeFingerprint } from "../src/index/hnsw-format.ts";
 import { HnswlibIndex } from "../src/index/hnswlib-node.ts";
 import { createRng } from "../src/lvm/rng.ts";

@@ -5,7 +5,7 @@ import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDemoStore } from "../src/entries/demo-store.ts";
-import { modelDirs, SHIPPED_MODELS_DIR } from "../src/entries/node-models.ts";
+import { modelDirs, SHIPPED_MODELS_DIR } from "../src/lvm/load-models-node.ts";
 import { committedLengths, FILES } from "../src/store/format.ts";
 import { readManifest } from "../src/store/fs-store.ts";
 

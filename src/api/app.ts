@@ -6,11 +6,11 @@ import type { z } from "zod";
 import type { MetricsHealth, MetricsSummary, RequestMetric } from "../db/metrics.ts";
 import type { Encoder } from "../encoders/types.ts";
 import type { VectorIndex } from "../index/types.ts";
+import type { LvmModel, ModelRegistry } from "../lvm/registry.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { contextVectors, dot } from "./context-vectors.ts";
 import { docsPage } from "./docs-page.ts";
 import { ApiError, errorResponse } from "./errors.ts";
-import type { LvmModel, ModelRegistry } from "./models.ts";
 import { openApiDocument } from "./openapi.ts";
 import { embedRequest, generateRequest, nextRequest, searchRequest } from "./schemas.ts";
 

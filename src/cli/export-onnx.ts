@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
+import { exportOnnx } from "../lvm/onnx/export.ts";
+import { INT8_MIN_COSINE, validateOnnx } from "../lvm/onnx/validate-node.ts";
 import { readModel } from "../lvm/read-model.ts";
-import { exportOnnx } from "../onnx/export.ts";
-import { INT8_MIN_COSINE, validateOnnx } from "../onnx/validate-node.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const exportOnnxCommand: Command = {

@@ -1,7 +1,7 @@
-import { HnswCoreIndex } from "../core/hnsw-core.ts";
-import { loadCore } from "../core/node.ts";
+import { loadCore } from "../core/wasm-core-node.ts";
 import { exactSearch } from "../index/exact.ts";
 import { buildStoreIndex, indexPath, loadIntoHnswlib, readStoreGraph } from "../index/hnsw-build.ts";
+import { HnswCoreIndex } from "../index/hnsw-core.ts";
 import { readStore } from "../store/fs-store.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 import { createProgress } from "./progress.ts";

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isQuantized, QUANT_SCHEME, quantizeTensors } from "../core/quantized-model.ts";
+import { isQuantized, QUANT_SCHEME, quantizeTensors } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
 

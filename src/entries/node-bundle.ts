@@ -2,9 +2,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BundleSource } from "../api/app.ts";
-import { quantizeTensors } from "../core/quantized-model.ts";
+import { exportOnnx } from "../lvm/onnx/export.ts";
+import { quantizeTensors } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
-import { exportOnnx } from "../onnx/export.ts";
 import { committedLengths, FILES } from "../store/format.ts";
 import { readManifest } from "../store/fs-store.ts";
 

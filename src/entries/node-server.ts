@@ -4,18 +4,18 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { createApp } from "../api/app.ts";
-import { ModelRegistry } from "../api/models.ts";
-import { loadCore } from "../core/node.ts";
-import { CoreIndex } from "../core/search-core.ts";
+import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
+import { CoreIndex } from "../index/core-index.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
+import { loadModels, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
+import { ModelRegistry } from "../lvm/registry.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
 import { nodeBundleSource } from "./node-bundle.ts";
-import { loadModels, SHIPPED_MODELS_DIR } from "./node-models.ts";
 
 export interface ServerOptions {
   /** A store directory; the embedded demo store when omitted. */

@@ -7,15 +7,15 @@ import coreModule from "../../wasm/build/core.wasm";
 import coreRelaxedModule from "../../wasm/build/core-relaxed.wasm";
 import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
 import { type BundleSource, createApp } from "../api/app.ts";
-import { baselineModels, ModelRegistry } from "../api/models.ts";
-import { CoreLvm } from "../core/lvm-core.ts";
-import { CoreIndex } from "../core/search-core.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
 import type { MetricsRecorder } from "../db/metrics.ts";
+import { CoreIndex } from "../index/core-index.ts";
 import { parameterCount } from "../lvm/architectures.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { loadModelFromBytes } from "../lvm/reference.ts";
+import { baselineModels, ModelRegistry } from "../lvm/registry.ts";
+import { CoreLvm } from "../lvm/runners/core-lvm.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 
 interface Env {

@@ -4,19 +4,19 @@
 // autoregressive rollout with a degeneration figure.
 import { basename } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { HnswCoreIndex } from "../core/hnsw-core.ts";
-import { CoreLvm } from "../core/lvm-core.ts";
-import { loadCore } from "../core/node.ts";
+import { loadCore } from "../core/wasm-core-node.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
+import type { HnswCoreIndex } from "../index/hnsw-core.ts";
 import { parameterCount } from "../lvm/architectures.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { modelSizeOnDisk, readModel } from "../lvm/read-model.ts";
 import { forward, type ReferenceModel } from "../lvm/reference.ts";
+import { CoreLvm } from "../lvm/runners/core-lvm.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../lvm/tf-model.ts";
+import { documentsForEvaluation, gatherContexts, windowTargets } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
-import { documentsForEvaluation, gatherContexts, windowTargets } from "../train/windows.ts";
 import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
 import { createRetrievalIndex, type Ranks, type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } from "./retrieval.ts";
 

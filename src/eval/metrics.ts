@@ -1,7 +1,7 @@
 // Evaluation metrics and baseline predictors over windows (predictions and targets are unit rows [n, dim]).
 import * as tf from "@tensorflow/tfjs";
 import { createRng, shuffle } from "../lvm/rng.ts";
-import type { WindowSource } from "../train/windows.ts";
+import type { WindowSource } from "../lvm/windows.ts";
 import { readAndDispose } from "./retrieval.ts";
 
 /** Copy-last baseline: the prediction is the last context concept itself. */

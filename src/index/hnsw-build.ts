@@ -5,10 +5,10 @@
  */
 import { readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { expectedStore, type HnswCoreIndex, type HnswCoreOptions, hnswIndexFromBytes } from "../core/hnsw-core.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
+import { expectedStore, type HnswCoreIndex, type HnswCoreOptions, hnswIndexFromBytes } from "./hnsw-core.ts";
 import {
   fromHnswlib,
   HNSW_FILE,

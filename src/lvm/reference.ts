@@ -8,9 +8,9 @@
  * concept first; the last one (index context - 1) is the "last context" used by the residual and the blend.
  */
 
-import { dequantizeTensors, isQuantized } from "../core/quantized-model.ts";
 import type { ModelConfig, ModelManifest, RecurrentConfig, TensorMap, TransformerConfig } from "./model-format.ts";
 import { decodeTensors } from "./model-format.ts";
+import { dequantizeTensors, isQuantized } from "./quantized-model.ts";
 
 export interface ReferenceModel {
   manifest: ModelManifest;

@@ -6,7 +6,6 @@ import { ConceptStore } from "./concept-store.ts";
 import {
   assertSameEncoder,
   committedLengths,
-  type DocumentEntry,
   type EncoderRef,
   FILES,
   parseDocuments,

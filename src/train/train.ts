@@ -10,10 +10,10 @@ import { readModel, writeModel } from "../lvm/read-model.ts";
 import { createRng, shuffle } from "../lvm/rng.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { fromTfParams, type TfParams, tfPredict, tfPredictRaw, toTfParams } from "../lvm/tf-model.ts";
+import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { cosineLoss, infoNceLoss, type LossWeights, mseLoss } from "./losses.ts";
-import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "./windows.ts";
 
 export interface TrainOptions {
   store: string;

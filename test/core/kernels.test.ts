@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCore } from "../../src/core/node.ts";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { gelu, layerNorm, sigmoid } from "../../src/lvm/reference.ts";
 import { quantizeRows } from "../../src/store/quantize.ts";
 

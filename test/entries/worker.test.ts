@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.ts";
-import { baselineModels, ModelRegistry } from "../../src/api/models.ts";
-import { loadCore } from "../../src/core/node.ts";
-import { CoreIndex } from "../../src/core/search-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { CoreIndex } from "../../src/index/core-index.ts";
+import { baselineModels, ModelRegistry } from "../../src/lvm/registry.ts";
 import { storeFromBytes } from "../../src/store/concept-store.ts";
 import { REPO, tempDir } from "../helpers.ts";
 

@@ -11,8 +11,8 @@ import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
 import { readModel, writeModel } from "../../src/lvm/read-model.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../../src/lvm/tf-model.ts";
+import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../../src/lvm/windows.ts";
 import { readStore } from "../../src/store/fs-store.ts";
-import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../../src/train/windows.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
 
 let storeDir = "";

@@ -9,7 +9,7 @@ import {
 import { createRetrievalIndex, rankTargets, summarizeRanks } from "../../src/eval/retrieval.ts";
 import { exactSearch } from "../../src/index/exact.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
-import { type WindowSource, windowTargets } from "../../src/train/windows.ts";
+import { type WindowSource, windowTargets } from "../../src/lvm/windows.ts";
 import { randomUnitRows } from "../lvm/mini-store.ts";
 
 const dim = 16;

@@ -2,12 +2,10 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.ts";
-import { ModelRegistry } from "../../src/api/models.ts";
 import { main } from "../../src/cli/main.ts";
-import { HnswCoreIndex } from "../../src/core/hnsw-core.ts";
-import { loadCore } from "../../src/core/node.ts";
-import { CoreIndex } from "../../src/core/search-core.ts";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { CoreIndex } from "../../src/index/core-index.ts";
 import { exactSearch } from "../../src/index/exact.ts";
 import {
   type BuiltIndex,
@@ -17,7 +15,9 @@ import {
   loadStoreIndex,
   readStoreGraph,
 } from "../../src/index/hnsw-build.ts";
+import { HnswCoreIndex } from "../../src/index/hnsw-core.ts";
 import { fromHnswlib, HEADER_BYTES, IndexFormatError, parseGraph, serializeGraph, toHnswlib } from "../../src/index/hnsw-format.ts";
+import { ModelRegistry } from "../../src/lvm/registry.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore, StoreWriter } from "../../src/store/fs-store.ts";
 import { buildMiniStore, tempDir } from "../helpers.ts";

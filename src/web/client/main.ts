@@ -1,13 +1,14 @@
 // The web page's script (bundled by esbuild into public/app.js). Server mode calls the API; browser mode
 // downloads the INT8 store and model once and runs the LVM and the search here, on WebGPU through
 // onnxruntime-web where the browser offers an adapter, else on our WASM core.
-import { baselineModels } from "../../api/models.ts";
-import { CoreLvm } from "../../core/lvm-core.ts";
-import { CoreIndex } from "../../core/search-core.ts";
+
 import { WasmCore } from "../../core/wasm-core.ts";
+import { CoreIndex } from "../../index/core-index.ts";
 import { splitText } from "../../ingest/corpus.ts";
 import type { ModelManifest } from "../../lvm/model-format.ts";
 import { loadModelFromBytes } from "../../lvm/reference.ts";
+import { baselineModels } from "../../lvm/registry.ts";
+import { CoreLvm } from "../../lvm/runners/core-lvm.ts";
 import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
 import { tryWebGpuRunner, type WebGpuRunner } from "./webgpu.ts";
 

@@ -18,7 +18,7 @@
  *     out with ReduceMax/Div/Round/Cast; correct on both runtimes but not fused, so much slower there.
  *   Attention products, LayerNorm, gates, the head's normalisation and the blend stay float32.
  */
-import type { ModelConfig, RecurrentConfig, TensorMap, TransformerConfig } from "../lvm/model-format.ts";
+import type { ModelConfig, RecurrentConfig, TensorMap, TransformerConfig } from "../model-format.ts";
 import { GraphBuilder } from "./graph.ts";
 import { DataType } from "./proto.ts";
 

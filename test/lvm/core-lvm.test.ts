@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CoreLvm } from "../../src/core/lvm-core.ts";
-import { loadCore } from "../../src/core/node.ts";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { initTensors } from "../../src/lvm/architectures.ts";
 import type { ModelConfig, TensorMap } from "../../src/lvm/model-format.ts";
 import { forward, type ReferenceModel } from "../../src/lvm/reference.ts";
+import { CoreLvm } from "../../src/lvm/runners/core-lvm.ts";
 import { cosine, MINI_VECTORS } from "../helpers.ts";
 
 let core: WasmCore;

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CoreLvm } from "../../src/core/lvm-core.ts";
-import { loadCore } from "../../src/core/node.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { readModel } from "../../src/lvm/read-model.ts";
 import { forward, type ReferenceModel } from "../../src/lvm/reference.ts";
+import { CoreLvm } from "../../src/lvm/runners/core-lvm.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore, cosine, tempDir } from "../helpers.ts";

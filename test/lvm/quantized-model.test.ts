@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { CoreLvm } from "../../src/core/lvm-core.ts";
-import { loadCore } from "../../src/core/node.ts";
-import { dequantizeTensors, isQuantized, QUANT_SCHEME, type QuantizedManifest, quantizeTensors } from "../../src/core/quantized-model.ts";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
 import { encodeTensors, MODEL_FORMAT, MODEL_VERSION, type ModelConfig } from "../../src/lvm/model-format.ts";
+import { dequantizeTensors, isQuantized, QUANT_SCHEME, type QuantizedManifest, quantizeTensors } from "../../src/lvm/quantized-model.ts";
+import { CoreLvm } from "../../src/lvm/runners/core-lvm.ts";
 
 let core: WasmCore;
 beforeAll(async () => {

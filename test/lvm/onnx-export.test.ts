@@ -1,12 +1,12 @@
 import * as ortNode from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { createOrtWebRunner } from "../../src/backends/ort-web-node.ts";
 import { initTensors, type Preset, presetConfig } from "../../src/lvm/architectures.ts";
 import type { ModelConfig } from "../../src/lvm/model-format.ts";
+import { type ExportOptions, exportOnnx, INPUT_NAME, OUTPUT_NAME } from "../../src/lvm/onnx/export.ts";
+import { decodeModel } from "../../src/lvm/onnx/proto.ts";
+import { compareRows, randomContexts, validateOnnx } from "../../src/lvm/onnx/validate-node.ts";
 import { forward, type ReferenceModel } from "../../src/lvm/reference.ts";
-import { type ExportOptions, exportOnnx, INPUT_NAME, OUTPUT_NAME } from "../../src/onnx/export.ts";
-import { decodeModel } from "../../src/onnx/proto.ts";
-import { compareRows, randomContexts, validateOnnx } from "../../src/onnx/validate-node.ts";
+import { createOrtWebRunner } from "../../src/lvm/runners/ort-web-node.ts";
 
 const DIM = 64;
 

@@ -2,12 +2,12 @@
 import { readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { baselineModels, type LvmModel, ModelRegistry } from "../api/models.ts";
-import { CoreLvm, type CorePrecision } from "../core/lvm-core.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
-import { parameterCount } from "../lvm/architectures.ts";
-import { readModel } from "../lvm/read-model.ts";
 import type { EncoderRef } from "../store/format.ts";
+import { parameterCount } from "./architectures.ts";
+import { readModel } from "./read-model.ts";
+import { baselineModels, type LvmModel, ModelRegistry } from "./registry.ts";
+import { CoreLvm, type CorePrecision } from "./runners/core-lvm.ts";
 
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 

@@ -7,8 +7,8 @@
  * Per output channel is what the core computes with (one scale per output row of [out, in]), so the core
  * re-derives exactly these codes from the dequantised weights: the file and the runtime agree.
  */
-import type { ModelManifest, TensorEntry, TensorMap } from "../lvm/model-format.ts";
-import { decodeTensors, ModelFormatError, tensorSize } from "../lvm/model-format.ts";
+import type { ModelManifest, TensorEntry, TensorMap } from "./model-format.ts";
+import { decodeTensors, ModelFormatError, tensorSize } from "./model-format.ts";
 
 export const QUANT_SCHEME = "int8-per-output-channel";
 

@@ -1,10 +1,10 @@
 // Node: an LvmRunner for a model directory and a backend name (the `--backend core|core-f32|ort-wasm|ort-node` switch).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadCore } from "../core/node.ts";
-import { readModel } from "../lvm/read-model.ts";
-import type { ReferenceModel } from "../lvm/reference.ts";
+import { loadCore } from "../../core/wasm-core-node.ts";
 import { exportOnnx } from "../onnx/export.ts";
+import { readModel } from "../read-model.ts";
+import type { ReferenceModel } from "../reference.ts";
 import { CoreRunner } from "./core.ts";
 import { OrtNodeRunner } from "./ort-node.ts";
 import { createOrtWebRunner } from "./ort-web-node.ts";

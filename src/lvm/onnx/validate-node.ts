@@ -1,10 +1,11 @@
 // Node: checks ONNX bytes against the reference forward pass (src/lvm/reference.ts) on onnxruntime-node and
 // onnxruntime-web (wasm), on seeded random unit contexts.
-import { OrtNodeRunner } from "../backends/ort-node.ts";
-import { createOrtWebRunner } from "../backends/ort-web-node.ts";
-import type { LvmRunner } from "../backends/types.ts";
-import { forward, type ReferenceModel } from "../lvm/reference.ts";
-import { createRng } from "../lvm/rng.ts";
+
+import { forward, type ReferenceModel } from "../reference.ts";
+import { createRng } from "../rng.ts";
+import { OrtNodeRunner } from "../runners/ort-node.ts";
+import { createOrtWebRunner } from "../runners/ort-web-node.ts";
+import type { LvmRunner } from "../runners/types.ts";
 
 /** Max |a - b| and the smallest per-row cosine between two [rows, dim] arrays. */
 export function compareRows(a: Float32Array, b: Float32Array, dim: number): { maxAbsDiff: number; minCosine: number } {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadCore } from "../../src/core/node.ts";
-import { CoreIndex } from "../../src/core/search-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { CoreIndex } from "../../src/index/core-index.ts";
 import { exactSearch } from "../../src/index/exact.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore } from "../../src/store/fs-store.ts";

@@ -3,10 +3,11 @@
  * INT8 (or 4-bit) distances in wasm/assembly/hnsw.ts, then the ef candidates rescored in float32 like
  * CoreIndex does for its short list. Runtime-agnostic: Node, Workers and browsers pass their WasmCore.
  */
-import type { SearchHits } from "../index/exact.ts";
-import { HNSW_FILE, type HnswGraph, IndexFormatError, parseGraph, storeFingerprint } from "../index/hnsw-format.ts";
-import type { VectorIndex } from "../index/types.ts";
-import type { CoreBuffer, WasmCore } from "./wasm-core.ts";
+
+import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
+import type { SearchHits } from "./exact.ts";
+import { HNSW_FILE, type HnswGraph, IndexFormatError, parseGraph, storeFingerprint } from "./hnsw-format.ts";
+import type { VectorIndex } from "./types.ts";
 
 interface HnswExports {
   hnswSearch(g: number, query: number, ef: number, outRows: number, outScores: number): number;

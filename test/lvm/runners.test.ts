@@ -1,14 +1,14 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createRunner, createRunnerForModel, parseBackend } from "../../src/backends/select-node.ts";
-import { BACKENDS, type LvmRunner } from "../../src/backends/types.ts";
 import { initTensors, type Preset, presetConfig } from "../../src/lvm/architectures.ts";
 import { MODEL_FORMAT, MODEL_VERSION, type ModelManifest } from "../../src/lvm/model-format.ts";
+import { exportOnnx } from "../../src/lvm/onnx/export.ts";
+import { compareRows, randomContexts } from "../../src/lvm/onnx/validate-node.ts";
 import { writeModel } from "../../src/lvm/read-model.ts";
 import { forward, type ReferenceModel } from "../../src/lvm/reference.ts";
-import { exportOnnx } from "../../src/onnx/export.ts";
-import { compareRows, randomContexts } from "../../src/onnx/validate-node.ts";
+import { createRunner, createRunnerForModel, parseBackend } from "../../src/lvm/runners/select-node.ts";
+import { BACKENDS, type LvmRunner } from "../../src/lvm/runners/types.ts";
 import { tempDir } from "../helpers.ts";
 
 const DIM = 64;

@@ -1,6 +1,7 @@
 // The WASM SIMD core (src/core/lvm-core.ts) as an LvmRunner, f32 or INT8 (runtime-agnostic: takes a core instance).
-import { CoreLvm, type CoreModelSource, type CorePrecision } from "../core/lvm-core.ts";
-import type { WasmCore } from "../core/wasm-core.ts";
+
+import type { WasmCore } from "../../core/wasm-core.ts";
+import { CoreLvm, type CoreModelSource, type CorePrecision } from "./core-lvm.ts";
 import { checkContexts, type LvmRunner } from "./types.ts";
 
 export class CoreRunner implements LvmRunner {

@@ -4,8 +4,9 @@
  * [out, in] rows (gates concatenated), INT8 with one scale per output row. INT8 layers quantise their
  * input activations per row at run time (dynamic quantisation); everything else stays f32.
  */
-import type { ModelConfig, TensorMap } from "../lvm/model-format.ts";
-import type { CoreBuffer, WasmCore } from "./wasm-core.ts";
+
+import type { CoreBuffer, WasmCore } from "../../core/wasm-core.ts";
+import type { ModelConfig, TensorMap } from "../model-format.ts";
 
 export type CorePrecision = "f32" | "int8";
 

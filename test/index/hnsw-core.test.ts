@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { HnswCoreIndex, hnswIndexFromBytes } from "../../src/core/hnsw-core.ts";
-import { loadCore } from "../../src/core/node.ts";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
+import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { exactSearch } from "../../src/index/exact.ts";
+import { HnswCoreIndex, hnswIndexFromBytes } from "../../src/index/hnsw-core.ts";
 import { type HnswGraph, packCodes4, parseGraph, serializeGraph, storeFingerprint, unpackCodes4 } from "../../src/index/hnsw-format.ts";
 import { createRng } from "../../src/lvm/rng.ts";
 import { quantizeRows } from "../../src/store/quantize.ts";

@@ -3,8 +3,9 @@
  * 1% of the float ones), which is rescored in float32 and cut to k. Same answers as exactSearch (the
  * TypeScript reference) unless a true top-k row falls outside the short list; the tests check agreement.
  */
-import type { SearchHits } from "../index/exact.ts";
-import type { CoreBuffer, WasmCore } from "./wasm-core.ts";
+
+import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
+import type { SearchHits } from "./exact.ts";
 
 export interface SearchableVectors {
   count: number;

@@ -1,6 +1,6 @@
 // Training windows (5 consecutive concepts of one document -> the 6th) and the article-disjoint split.
-import type { SplitRecord } from "../lvm/model-format.ts";
-import { createRng, shuffle } from "../lvm/rng.ts";
+import type { SplitRecord } from "./model-format.ts";
+import { createRng, shuffle } from "./rng.ts";
 
 /** The part of a concept store the data pipeline needs. */
 export interface WindowSource {

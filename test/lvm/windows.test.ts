@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConceptStore } from "../../src/store/concept-store.ts";
-import { readStore } from "../../src/store/fs-store.ts";
 import {
   documentsForEvaluation,
   gatherContexts,
@@ -8,8 +6,10 @@ import {
   splitRecord,
   type WindowSource,
   windowTargets,
-} from "../../src/train/windows.ts";
-import { buildMiniStore } from "../lvm/mini-store.ts";
+} from "../../src/lvm/windows.ts";
+import type { ConceptStore } from "../../src/store/concept-store.ts";
+import { readStore } from "../../src/store/fs-store.ts";
+import { buildMiniStore } from "./mini-store.ts";
 
 const tiny: WindowSource = {
   dim: 1,
