@@ -6,9 +6,10 @@ import type { z } from "zod";
 import type { MetricsHealth, MetricsSummary, RequestMetric } from "../db/metrics.ts";
 import type { Encoder } from "../encoders/types.ts";
 import type { VectorIndex } from "../index/types.ts";
-import type { LvmModel, ModelRegistry } from "../lvm/registry.ts";
+import { type LvmModel, type ModelRegistry, modelInfo } from "../lvm/registry.ts";
+import { dot } from "../math/vectors.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
-import { contextVectors, dot } from "./context-vectors.ts";
+import { contextVectors } from "./context-vectors.ts";
 import { docsPage } from "./docs-page.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -214,7 +215,7 @@ export function createApp(deps: AppDeps) {
   app.get("/v1/models", (c) =>
     c.json({
       default: models.defaultName,
-      models: models.list().map(({ forward: _, ...m }) => ({ ...m, default: m.name === models.defaultName })),
+      models: models.list().map((m) => ({ ...modelInfo(m), default: m.name === models.defaultName })),
     }),
   );
 

@@ -55,9 +55,3 @@ export async function contextVectors(
   for (let t = 0; t < context; t++) vectors.set(rows.subarray(Math.max(0, t - pad) * dim, (Math.max(0, t - pad) + 1) * dim), t * dim);
   return { vectors, embedMs };
 }
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}

@@ -62,7 +62,7 @@ export async function startServer(options: ServerOptions) {
   await reloadModels();
   const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
 
-  const bundle = nodeBundleSource(storeDir, () => new Map(models.list().flatMap((m) => ("dir" in m ? [[m.name, m.dir as string]] : []))));
+  const bundle = nodeBundleSource(storeDir, () => new Map(models.list().flatMap((m) => (m.dir ? [[m.name, m.dir]] : []))));
   const publicDir = fileURLToPath(new URL("../../public/", import.meta.url));
   const ortDir = fileURLToPath(new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url));
   const app = createApp({

@@ -11,11 +11,11 @@ import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
 import type { MetricsRecorder } from "../db/metrics.ts";
 import { CoreIndex } from "../index/core-index.ts";
-import { parameterCount } from "../lvm/architectures.ts";
+import { addBaselines } from "../lvm/baselines.ts";
+import { coreModel } from "../lvm/core-model.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { loadModelFromBytes } from "../lvm/reference.ts";
-import { baselineModels, ModelRegistry } from "../lvm/registry.ts";
-import { CoreLvm } from "../lvm/runners/core-lvm.ts";
+import { ModelRegistry } from "../lvm/registry.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 
 interface Env {
@@ -38,23 +38,9 @@ async function build(env: Env): Promise<Instance> {
   const models = new ModelRegistry();
   if (bundledModel) {
     const reference = loadModelFromBytes(bundledModel.manifest as ModelManifest, bundledModel.weights);
-    const lvm = new CoreLvm(core, reference, "int8");
-    const { config } = reference;
-    models.add({
-      name: bundledModel.name,
-      arch: config.arch,
-      backend: "core-int8",
-      dim: config.dim,
-      encoder: reference.manifest.encoder.id,
-      context: config.context,
-      parameters: parameterCount(config),
-      description: `${config.arch.toUpperCase()} LVM on the WASM core, INT8 (edge)`,
-      metrics: reference.manifest.metrics,
-      forward: (contexts, batch) => lvm.forward(contexts, batch),
-    });
+    models.add(coreModel(core, reference, { name: bundledModel.name, precision: "int8" }));
   }
-  for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
-  if (!bundledModel) models.defaultName = "copy-last";
+  addBaselines(models, store.dim, store.encoder.id);
   const metrics = env.DB ? await openD1Metrics(env.DB, { flushIntervalMs: 0 }) : undefined;
   // The page's in-browser mode downloads the same bundled bytes the Worker serves from.
   const storeBytes: Record<string, ArrayBuffer | string> = {

@@ -2,9 +2,9 @@
 import { open, stat } from "node:fs/promises";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
+import { normalizeRows } from "../math/vectors.ts";
 import type { EncoderRef } from "../store/format.ts";
 import { type NewDocument, StoreWriter } from "../store/fs-store.ts";
-import { normalizeRows } from "../store/quantize.ts";
 import { type CorpusDocument, CorpusLineError, parseCorpusLine, type Unit } from "./corpus.ts";
 import { readLines } from "./read-lines.ts";
 

@@ -4,10 +4,11 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WasmCore } from "../core/wasm-core.ts";
 import type { EncoderRef } from "../store/format.ts";
-import { parameterCount } from "./architectures.ts";
+import { addBaselines } from "./baselines.ts";
+import { coreModel } from "./core-model.ts";
 import { readModel } from "./read-model.ts";
-import { baselineModels, type LvmModel, ModelRegistry } from "./registry.ts";
-import { CoreLvm, type CorePrecision } from "./runners/core-lvm.ts";
+import type { ModelRegistry } from "./registry.ts";
+import type { CorePrecision } from "./runners/core-lvm.ts";
 
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 
@@ -29,30 +30,6 @@ export async function modelDirs(root: string): Promise<string[]> {
   return dirs.sort();
 }
 
-export async function loadCoreModel(
-  core: WasmCore,
-  dir: string,
-  precision: CorePrecision,
-): Promise<LvmModel & { lvm: CoreLvm; dir: string }> {
-  const model = await readModel(dir);
-  const lvm = new CoreLvm(core, model, precision);
-  const { config, manifest } = model;
-  return {
-    name: basename(dir),
-    arch: config.arch,
-    backend: `core-${precision}`,
-    dim: config.dim,
-    encoder: manifest.encoder.id,
-    context: config.context,
-    parameters: parameterCount(config),
-    description: `${config.arch.toUpperCase()} LVM (${(parameterCount(config) / 1e6).toFixed(2)}M parameters) on the WASM core, ${precision}`,
-    metrics: manifest.metrics,
-    lvm,
-    dir,
-    forward: (contexts, batch) => lvm.forward(contexts, batch),
-  };
-}
-
 /**
  * Fills `registry` with every model under `roots` whose encoder matches the store, plus the baselines.
  * The default is `preferred` when present, else the first trained model, else copy-last.
@@ -64,18 +41,17 @@ export async function loadModels(
   store: EncoderRef,
   options: { precision?: CorePrecision; preferred?: string; warn?: (message: string) => void } = {},
 ): Promise<ModelRegistry> {
-  for (const m of registry.list()) (m as { lvm?: CoreLvm }).lvm?.dispose();
   registry.clear();
   const warn = options.warn ?? ((m: string) => console.warn(m));
   for (const root of roots) {
     for (const dir of await modelDirs(root)) {
       try {
-        const model = await loadCoreModel(core, dir, options.precision ?? "int8");
+        const model = coreModel(core, await readModel(dir), { name: basename(dir), precision: options.precision ?? "int8", dir });
         if (model.encoder !== store.id || model.dim !== store.dim) {
           warn(
             `model ${dir} was trained on encoder '${model.encoder}' (dim ${model.dim}), the store uses '${store.id}' (dim ${store.dim}): not served`,
           );
-          model.lvm.dispose();
+          model.dispose?.();
           continue;
         }
         registry.add(model, { isDefault: model.name === options.preferred });
@@ -84,10 +60,6 @@ export async function loadModels(
       }
     }
   }
-  const trainedDefault = registry.defaultName;
-  for (const baseline of baselineModels(store.dim, store.id)) registry.add(baseline);
-  registry.defaultName = trainedDefault ?? "copy-last";
+  addBaselines(registry, store.dim, store.id);
   return registry;
 }
-
-export { ModelRegistry };

@@ -1,6 +1,7 @@
 /**
- * The models an API instance serves, by name: trained LVMs on some backend, plus the two baselines every
- * evaluation reports (copy-last and mean-of-context) so a client can compare against them.
+ * The one model abstraction: a model is its metadata plus a runner (forward on some backend). The API,
+ * the Worker, the Node entry and the page serve models from a registry; the baselines every evaluation
+ * reports (src/lvm/baselines.ts) are models too, so a client can compare against them.
  */
 export interface LvmModel {
   name: string;
@@ -15,8 +16,19 @@ export interface LvmModel {
   description: string;
   /** Evaluation figures shipped with the model (R@k etc.), when known. */
   metrics?: Record<string, unknown>;
+  /** The model directory it was read from, where there is one (Node). */
+  dir?: string;
   /** contexts: [batch, context, dim] unit rows, oldest first → unit predictions [batch, dim]. */
   forward(contexts: Float32Array, batch: number): Promise<Float32Array> | Float32Array;
+  /** Releases what the runner holds (core memory, sessions). */
+  dispose?(): void;
+}
+
+/** What a client sees of a model (GET /v1/models): everything but the runner. */
+export type ModelInfo = Omit<LvmModel, "forward" | "dispose" | "dir">;
+
+export function modelInfo({ forward: _f, dispose: _d, dir: _dir, ...info }: LvmModel): ModelInfo {
+  return info;
 }
 
 export class ModelRegistry {
@@ -36,48 +48,10 @@ export class ModelRegistry {
     return [...this.models.values()];
   }
 
+  /** Disposes every model and empties the registry. */
   clear(): void {
+    for (const m of this.models.values()) m.dispose?.();
     this.models.clear();
     this.defaultName = undefined;
   }
-}
-
-function normalizeRows(x: Float32Array, rows: number, dim: number): Float32Array {
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[r * dim + j] ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) x[r * dim + j] *= inv;
-  }
-  return x;
-}
-
-/** The baselines: copy-last predicts the last context vector; mean-context the normalised mean of all five. */
-export function baselineModels(dim: number, encoder: string, context = 5): LvmModel[] {
-  const base = { arch: "baseline", backend: "baseline", dim, encoder, context };
-  return [
-    {
-      ...base,
-      name: "copy-last",
-      description: "baseline: predicts the last context concept (what a model must beat)",
-      forward(contexts, batch) {
-        const out = new Float32Array(batch * dim);
-        for (let b = 0; b < batch; b++)
-          out.set(contexts.subarray((b * context + context - 1) * dim, (b * context + context) * dim), b * dim);
-        return out;
-      },
-    },
-    {
-      ...base,
-      name: "mean-context",
-      description: "baseline: predicts the normalised mean of the context concepts",
-      forward(contexts, batch) {
-        const out = new Float32Array(batch * dim);
-        for (let b = 0; b < batch; b++) {
-          for (let t = 0; t < context; t++) for (let j = 0; j < dim; j++) out[b * dim + j] += contexts[(b * context + t) * dim + j];
-        }
-        return normalizeRows(out, batch, dim);
-      },
-    },
-  ];
 }

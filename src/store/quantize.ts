@@ -16,18 +16,3 @@ export function quantizeRows(rows: Float32Array, dim: number): { codes: Int8Arra
   }
   return { codes, scales };
 }
-
-/** L2-normalises rows in place; a zero or non-finite row is an error naming the row. */
-export function normalizeRows(rows: Float32Array, dim: number, describeRow: (row: number) => string): void {
-  const n = rows.length / dim;
-  for (let r = 0; r < n; r++) {
-    const base = r * dim;
-    let sum = 0;
-    for (let j = 0; j < dim; j++) sum += rows[base + j] * rows[base + j];
-    if (!Number.isFinite(sum) || sum === 0) {
-      throw new Error(`${describeRow(r)}: vector is ${Number.isFinite(sum) ? "all zeros" : "not finite (NaN or Infinity)"}`);
-    }
-    const inv = 1 / Math.sqrt(sum);
-    for (let j = 0; j < dim; j++) rows[base + j] *= inv;
-  }
-}

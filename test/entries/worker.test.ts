@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { CoreIndex } from "../../src/index/core-index.ts";
-import { baselineModels, ModelRegistry } from "../../src/lvm/registry.ts";
+import { baselineModels } from "../../src/lvm/baselines.ts";
+import { ModelRegistry } from "../../src/lvm/registry.ts";
 import { storeFromBytes } from "../../src/store/concept-store.ts";
 import { REPO, tempDir } from "../helpers.ts";
 

@@ -1,9 +1,10 @@
 import { appendFile, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { normalizeRows } from "../../src/math/vectors.ts";
 import { FILES } from "../../src/store/format.ts";
 import { readStore, StoreWriter } from "../../src/store/fs-store.ts";
-import { normalizeRows, quantizeRows } from "../../src/store/quantize.ts";
+import { quantizeRows } from "../../src/store/quantize.ts";
 import { tempDir } from "../helpers.ts";
 
 const dim = 8;

@@ -6,6 +6,7 @@
  */
 
 import type { CoreBuffer, WasmCore } from "../../core/wasm-core.ts";
+import { normalizeRows } from "../../math/vectors.ts";
 import type { ModelConfig, TensorMap } from "../model-format.ts";
 
 export type CorePrecision = "f32" | "int8";
@@ -222,11 +223,11 @@ export class CoreLvm {
     const out = new Float32Array(y.f32(batch * dim));
     const last = (b: number, j: number) => contexts[(b * context + context - 1) * dim + j];
     if (this.config.residual) for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] += last(b, j);
-    normalizeRows(out, batch, dim);
+    normalizeRows(out, dim);
     const w = lastWeight;
     if (w !== 0) {
       for (let b = 0; b < batch; b++) for (let j = 0; j < dim; j++) out[b * dim + j] = (1 - w) * out[b * dim + j] + w * last(b, j);
-      normalizeRows(out, batch, dim);
+      normalizeRows(out, dim);
     }
     return out;
   }
@@ -322,15 +323,6 @@ export class CoreLvm {
     this.layers.clear();
     this.vectors.clear();
     this.scratch.free();
-  }
-}
-
-function normalizeRows(x: Float32Array, rows: number, dim: number): void {
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[r * dim + j] * x[r * dim + j];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) x[r * dim + j] *= inv;
   }
 }
 

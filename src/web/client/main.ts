@@ -5,10 +5,10 @@
 import { WasmCore } from "../../core/wasm-core.ts";
 import { CoreIndex } from "../../index/core-index.ts";
 import { splitText } from "../../ingest/corpus.ts";
+import { baselineModels } from "../../lvm/baselines.ts";
+import { coreModel } from "../../lvm/core-model.ts";
 import type { ModelManifest } from "../../lvm/model-format.ts";
 import { loadModelFromBytes } from "../../lvm/reference.ts";
-import { baselineModels } from "../../lvm/registry.ts";
-import { CoreLvm } from "../../lvm/runners/core-lvm.ts";
 import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
 import { tryWebGpuRunner, type WebGpuRunner } from "./webgpu.ts";
 
@@ -186,8 +186,8 @@ async function browserRunner(e: BrowserEngine, name: string) {
     if (gpu) {
       runner = { backend: gpu.backend, forward: (contexts) => gpu.forward(contexts) };
     } else {
-      const lvm = new CoreLvm(e.core, reference, "int8");
-      runner = { backend: "wasm-core-int8", forward: async (contexts) => lvm.forward(contexts, 1) };
+      const model = coreModel(e.core, reference, { name, precision: "int8" });
+      runner = { backend: "wasm-core-int8", forward: async (contexts) => model.forward(contexts, 1) };
     }
   }
   e.runners.set(name, runner);
