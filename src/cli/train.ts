@@ -1,6 +1,7 @@
 import { PRESETS, type Preset } from "../lvm/architectures.ts";
 import { parseLossWeights } from "../train/losses.ts";
-import { DEFAULT_BLEND_GRID, type TrainOptions, train } from "../train/train.ts";
+import { DEFAULT_BLEND_GRID, type TrainOptions } from "../train/options.ts";
+import { train } from "../train/train.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 import { createProgress } from "./progress.ts";
 

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModel } from "../../src/lvm/read-model.ts";
 import { parseLossWeights } from "../../src/train/losses.ts";
-import { type TrainOptions, train } from "../../src/train/train.ts";
+import type { TrainOptions } from "../../src/train/options.ts";
+import { train } from "../../src/train/train.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
 
 let store = "";

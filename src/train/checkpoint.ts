@@ -1,0 +1,94 @@
+// The training checkpoint in `<out>/checkpoint/`: `last/` (the model after the latest epoch, written by
+// writeModel), `optimizer.bin` + `optimizer.json` (Adam's moments: float32 data and [{name, shape}]) and
+// `state.json` (CheckpointState). Written every epoch, removed when training ends.
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { ModelManifest, TensorMap } from "../lvm/model-format.ts";
+import { readModel, writeModel } from "../lvm/read-model.ts";
+import type { TrainOptions } from "./options.ts";
+import type { EpochRecord } from "./progress.ts";
+
+export interface CheckpointState {
+  options: TrainOptions;
+  nextEpoch: number;
+  globalStep: number;
+  bestValR5: number;
+  bestEpoch: number;
+  history: EpochRecord[];
+  wallSeconds: number;
+  done: boolean;
+}
+
+export const checkpointDir = (out: string) => join(out, "checkpoint");
+
+async function saveOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
+  const weights = await optimizer.getWeights();
+  const meta = weights.map((w) => ({ name: w.name, shape: w.tensor.shape }));
+  const total = weights.reduce((n, w) => n + w.tensor.size, 0);
+  const data = new Float32Array(total);
+  let o = 0;
+  for (const w of weights) {
+    data.set(w.tensor.dataSync() as Float32Array, o);
+    o += w.tensor.size;
+  }
+  await writeFile(join(dir, "optimizer.bin.tmp"), new Uint8Array(data.buffer));
+  await writeFile(join(dir, "optimizer.json.tmp"), JSON.stringify(meta));
+  await rename(join(dir, "optimizer.bin.tmp"), join(dir, "optimizer.bin"));
+  await rename(join(dir, "optimizer.json.tmp"), join(dir, "optimizer.json"));
+}
+
+export async function loadOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
+  const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as { name: string; shape: number[] }[];
+  const bytes = await readFile(join(dir, "optimizer.bin"));
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  let o = 0;
+  const weights = meta.map((m) => {
+    const n = m.shape.reduce((a, b) => a * b, 1);
+    const tensor = tf.tensor(data.subarray(o, o + n), m.shape);
+    o += n;
+    return { name: m.name, tensor };
+  });
+  await optimizer.setWeights(weights);
+}
+
+/** The state of an interrupted run in `<out>`, for `--resume`. */
+export async function readCheckpointState(out: string): Promise<CheckpointState> {
+  const ckpt = checkpointDir(out);
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(join(ckpt, "state.json"), "utf8")) as CheckpointState;
+  } catch {
+    throw new Error(`nothing to resume: ${join(ckpt, "state.json")} is missing`);
+  }
+  if (state.done) throw new Error(`training in ${out} already finished`);
+  return state;
+}
+
+/** The weights saved after the latest epoch. */
+export async function readCheckpointTensors(out: string): Promise<TensorMap> {
+  return (await readModel(join(checkpointDir(out), "last"))).tensors;
+}
+
+/** Writes the epoch's weights, the optimizer and the state (state last, so a kill leaves the previous epoch resumable). */
+export async function saveCheckpoint(
+  out: string,
+  manifest: Omit<ModelManifest, "tensors">,
+  tensors: TensorMap,
+  optimizer: tf.Optimizer,
+  state: CheckpointState,
+): Promise<void> {
+  const ckpt = checkpointDir(out);
+  await mkdir(ckpt, { recursive: true });
+  await writeModel(join(ckpt, "last"), manifest, tensors);
+  await saveOptimizer(ckpt, optimizer);
+  await writeFile(join(ckpt, "state.json.tmp"), JSON.stringify(state));
+  await rename(join(ckpt, "state.json.tmp"), join(ckpt, "state.json"));
+}
+
+/** Marks the run finished (a kill before the removal makes --resume say so) and removes the checkpoint. */
+export async function removeCheckpoint(out: string, state: CheckpointState): Promise<void> {
+  const ckpt = checkpointDir(out);
+  await writeFile(join(ckpt, "state.json"), JSON.stringify(state));
+  await rm(ckpt, { recursive: true, force: true });
+}

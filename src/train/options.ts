@@ -1,0 +1,42 @@
+// The options of `lvm train` and the model configuration they give.
+import { type Preset, presetConfig } from "../lvm/architectures.ts";
+import type { ModelConfig } from "../lvm/model-format.ts";
+import type { LossWeights } from "./losses.ts";
+
+export interface TrainOptions {
+  store: string;
+  out: string;
+  preset: Preset;
+  /** Size overrides applied to the preset (hidden, layers, width, heads, ffn, residual). */
+  sizes: Partial<Record<"hidden" | "layers" | "width" | "heads" | "ffn", number>> & { residual?: boolean };
+  epochs: number;
+  batch: number;
+  lr: number;
+  warmupSteps: number;
+  /** Final learning rate as a fraction of `lr` (cosine decay after warm-up). */
+  minLrFraction: number;
+  temperature: number;
+  loss: LossWeights;
+  /** Extra negatives per step sampled from the training documents' concepts (InfoNCE). */
+  negatives: number;
+  /** Add the concepts right after and right before each window (same article) as negatives. */
+  hardNegatives: boolean;
+  seed: number;
+  /** Stop after this many epochs without a better validation R@5. */
+  patience: number;
+  /** Cap on training windows per epoch and on validation windows (tests, quick runs); 0 = all. */
+  maxTrainWindows: number;
+  maxValWindows: number;
+  /** Dropout rate during training (inputs of each recurrent layer, residual branches, features before the head). */
+  dropout?: number;
+  /** Blend weights tried on validation after training (0 = no blend). */
+  blendGrid: number[];
+}
+
+export const DEFAULT_BLEND_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+export function modelConfigFor(options: TrainOptions, dim: number): ModelConfig {
+  const config = { ...presetConfig(options.preset, dim) } as ModelConfig & Record<string, unknown>;
+  for (const [k, v] of Object.entries(options.sizes)) if (v !== undefined) config[k] = v;
+  return config;
+}
