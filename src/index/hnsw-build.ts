@@ -8,18 +8,11 @@ import { join } from "node:path";
 import type { WasmCore } from "../core/wasm-core.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
+import { packCodes4 } from "./codes4.ts";
+import { storeFingerprint } from "./fingerprint.ts";
 import { expectedStore, type HnswCoreIndex, type HnswCoreOptions, hnswIndexFromBytes } from "./hnsw-core.ts";
-import {
-  fromHnswlib,
-  HNSW_FILE,
-  type HnswGraph,
-  IndexFormatError,
-  packCodes4,
-  parseGraph,
-  serializeGraph,
-  storeFingerprint,
-  toHnswlib,
-} from "./hnsw-format.ts";
+import { HNSW_FILE, type HnswGraph, IndexFormatError, parseGraph, serializeGraph } from "./hnsw-format.ts";
+import { fromHnswlib, toHnswlib } from "./hnswlib-bytes.ts";
 import type { HnswlibIndex } from "./hnswlib-node.ts";
 
 export interface BuildOptions {

@@ -1,12 +1,13 @@
 /**
- * Approximate top-k on the WASM core: hnswlib's graph (converted to src/index/hnsw-format.ts) walked with
- * INT8 (or 4-bit) distances in wasm/assembly/hnsw.ts, then the ef candidates rescored in float32 like
+ * Approximate top-k on the WASM core: hnswlib's graph (converted by hnswlib-bytes.ts to the file of
+ * hnsw-format.ts) walked with INT8 (or 4-bit) distances in wasm/assembly/hnsw.ts, then the ef candidates rescored in float32 like
  * CoreIndex does for its short list. Runtime-agnostic: Node, Workers and browsers pass their WasmCore.
  */
 
 import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
 import type { SearchHits } from "./exact.ts";
-import { HNSW_FILE, type HnswGraph, IndexFormatError, parseGraph, storeFingerprint } from "./hnsw-format.ts";
+import { storeFingerprint } from "./fingerprint.ts";
+import { HNSW_FILE, type HnswGraph, IndexFormatError, parseGraph } from "./hnsw-format.ts";
 import type { VectorIndex } from "./types.ts";
 
 interface HnswExports {

@@ -1,6 +1,7 @@
 /**
- * The HNSW graph next to a concept store (`<store>/index.hnsw`), and the conversion from and to hnswlib's own
- * saved-index bytes. Runtime-agnostic (bytes in, bytes out): Node, Workers and browsers share it.
+ * The HNSW graph file next to a concept store (`<store>/index.hnsw`): its layout, serializeGraph and
+ * parseGraph (which validates everything). Runtime-agnostic (bytes in, bytes out): Node, Workers and browsers
+ * share it. hnswlib's own bytes: hnswlib-bytes.ts; the 4-bit codes: codes4.ts; the hashes: fingerprint.ts.
  *
  * File layout (little-endian; every section starts on a 16-byte boundary, zero padding between them):
  *
@@ -23,18 +24,21 @@
  *   upperStart   u32 [count]        node i's list at level l >= 1 is upperLinks[upperOffsets[s + l - 1] ..
  *   upperOffsets u32 [U + 1]          upperOffsets[s + l]) with s = upperStart[i] (0xffffffff for level-0 nodes)
  *   upperLinks   u32 [E1]
- *   codes4       u8  [count x dim/2] (flag bit 0) 4-bit codes for the compact graph walk, see packCodes4
+ *   codes4       u8  [count x dim/2] (flag bit 0) 4-bit codes for the compact graph walk, see codes4.ts
  *   codeScales   f32 [count]         (flag bit 0) row r ~= codeScales[r] x code values of row r
  *
  * Neighbour lists are in hnswlib's order (its heuristic's selection order), ids are store rows.
  */
+
+import { fnv1a } from "./fingerprint.ts";
 
 export const HNSW_FILE = "index.hnsw";
 export const HNSW_MAGIC = "LVMHNSW\0";
 export const HNSW_VERSION = 1;
 export const HEADER_BYTES = 128;
 export const FLAG_CODES4 = 1;
-const NONE = 0xffffffff;
+/** upperStart of a node with no upper lists (level 0 only). */
+export const NONE = 0xffffffff;
 
 export class IndexFormatError extends Error {
   override name = "IndexFormatError";
@@ -58,284 +62,12 @@ export interface HnswGraph {
   upperStart: Uint32Array;
   upperOffsets: Uint32Array;
   upperLinks: Uint32Array;
-  /** Optional compact walk codes (4-bit, see packCodes4) and their per-row scales. */
+  /** Optional compact walk codes (4-bit, see codes4.ts) and their per-row scales. */
   codes4?: Uint8Array;
   codeScales?: Float32Array;
-  /** Fingerprint of the store the graph was built for (storeFingerprint). */
+  /** Fingerprint of the store the graph was built for (storeFingerprint in fingerprint.ts). */
   storeFingerprint: number;
 }
-
-// ---------------------------------------------------------------- hashing
-
-/** FNV-1a over 32-bit words (a tail of 1-3 bytes is folded in byte by byte). */
-export function fnv1a(bytes: Uint8Array, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  const words = bytes.length >>> 2;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < words; i++) h = Math.imul(h ^ view.getUint32(i * 4, true), 0x01000193) >>> 0;
-  for (let i = words * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
-  return h >>> 0;
-}
-
-/** Identifies a store's vectors cheaply: count, dim and every row's quantisation scale. */
-export function storeFingerprint(count: number, dim: number, scales: Float32Array): number {
-  const head = new Uint8Array(8);
-  new DataView(head.buffer).setUint32(0, count, true);
-  new DataView(head.buffer).setUint32(4, dim, true);
-  return fnv1a(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength), fnv1a(head));
-}
-
-// ---------------------------------------------------------------- 4-bit codes
-
-/**
- * 4-bit symmetric codes per row: value = round(x / scale) in [-7, 7], stored + 8 in a nibble. Within each
- * 32-value block, byte i holds value i in its low nibble and value 16 + i in its high nibble (so the core
- * unpacks 16 values with one AND and one shift). The scale clips at 3.5 standard deviations of the row
- * (fewer levels wasted on rare outliers; measured better recall than max/7). dim must be a multiple of 32.
- */
-export function packCodes4(vectors: Float32Array, dim: number): { codes: Uint8Array; scales: Float32Array } {
-  if (dim % 32 !== 0) throw new Error(`4-bit codes need dim to be a multiple of 32; got ${dim}`);
-  const count = vectors.length / dim;
-  const codes = new Uint8Array((count * dim) / 2);
-  const scales = new Float32Array(count);
-  for (let r = 0; r < count; r++) {
-    const base = r * dim;
-    let max = 0;
-    let sq = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = vectors[base + j];
-      max = Math.max(max, Math.abs(v));
-      sq += v * v;
-    }
-    const clip = Math.min(max, 3.5 * Math.sqrt(sq / dim));
-    const scale = clip > 0 ? clip / 7 : 1;
-    scales[r] = scale;
-    const out = (r * dim) / 2;
-    for (let b = 0; b < dim; b += 32) {
-      for (let i = 0; i < 16; i++) {
-        const lo = Math.max(-7, Math.min(7, Math.round(vectors[base + b + i] / scale))) + 8;
-        const hi = Math.max(-7, Math.min(7, Math.round(vectors[base + b + 16 + i] / scale))) + 8;
-        codes[out + b / 2 + i] = lo | (hi << 4);
-      }
-    }
-  }
-  return { codes, scales };
-}
-
-/** The values of row r's 4-bit codes (x scale gives the approximate vector); the tests' reference. */
-export function unpackCodes4(codes: Uint8Array, dim: number, row: number): Int8Array {
-  const out = new Int8Array(dim);
-  const base = (row * dim) / 2;
-  for (let b = 0; b < dim; b += 32) {
-    for (let i = 0; i < 16; i++) {
-      const byte = codes[base + b / 2 + i];
-      out[b + i] = (byte & 15) - 8;
-      out[b + 16 + i] = (byte >> 4) - 8;
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- hnswlib bytes
-
-/**
- * Parses hnswlib's saveIndex() bytes (HierarchicalNSW::saveIndex: a header of size_t fields, the level-0
- * block of cur_element_count x size_data_per_element bytes — link count, maxM0 links, the float vector,
- * the label — then per element a u32 byte length and its upper-level link lists). size_t is 4 bytes in
- * hnswlib-wasm (wasm32) and 8 in native builds: the width is detected from the header's consistency.
- * Labels must be 0..count-1 (store rows), each once; links are rewritten from internal ids to labels.
- */
-export function fromHnswlib(bytes: Uint8Array, dim: number): HnswGraph {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tryWidth = (w: 4 | 8) => {
-    const headerBytes = 6 * w + 4 + 4 + 3 * w + 8 + w;
-    if (bytes.length < headerBytes) return undefined;
-    let p = 0;
-    const st = () => {
-      const v = w === 4 ? view.getUint32(p, true) : Number(view.getBigUint64(p, true));
-      p += w;
-      return v;
-    };
-    const h = {
-      offsetLevel0: st(),
-      maxElements: st(),
-      count: st(),
-      sizeDataPerElement: st(),
-      labelOffset: st(),
-      offsetData: st(),
-      maxLevel: 0,
-      entryPoint: 0,
-      maxM: 0,
-      maxM0: 0,
-      M: 0,
-      mult: 0,
-      efConstruction: 0,
-      headerBytes,
-    };
-    h.maxLevel = view.getInt32(p, true);
-    p += 4;
-    h.entryPoint = view.getUint32(p, true);
-    p += 4;
-    h.maxM = st();
-    h.maxM0 = st();
-    h.M = st();
-    h.mult = view.getFloat64(p, true);
-    p += 8;
-    h.efConstruction = st();
-    const ok =
-      h.offsetLevel0 === 0 &&
-      h.offsetData === 4 + 4 * h.maxM0 &&
-      h.labelOffset === h.offsetData + 4 * dim &&
-      h.sizeDataPerElement === h.labelOffset + w &&
-      h.count <= h.maxElements;
-    return ok ? h : undefined;
-  };
-  const h = tryWidth(4) ?? tryWidth(8);
-  if (!h) throw new IndexFormatError(`not an hnswlib index of dim ${dim} (header fields inconsistent)`);
-  const w: 4 | 8 = h.sizeDataPerElement === h.labelOffset + 4 ? 4 : 8;
-  const count = h.count;
-  const level0Bytes = count * h.sizeDataPerElement;
-  if (bytes.length < h.headerBytes + level0Bytes) throw new IndexFormatError("hnswlib index is truncated (level 0)");
-  const l0 = h.headerBytes;
-  const labelOf = new Uint32Array(count);
-  const internalOf = new Uint32Array(count).fill(NONE);
-  for (let i = 0; i < count; i++) {
-    const at = l0 + i * h.sizeDataPerElement + h.labelOffset;
-    const label = w === 4 ? view.getUint32(at, true) : Number(view.getBigUint64(at, true));
-    if (label >= count || internalOf[label] !== NONE)
-      throw new IndexFormatError(`hnswlib labels must be the rows 0..${count - 1}, each once (label ${label})`);
-    labelOf[i] = label;
-    internalOf[label] = i;
-  }
-  const levels = new Uint8Array(count);
-  const l0Offsets = new Uint32Array(count + 1);
-  for (let r = 0; r < count; r++) {
-    const at = l0 + internalOf[r] * h.sizeDataPerElement;
-    l0Offsets[r + 1] = l0Offsets[r] + (view.getUint32(at, true) & 0xffff);
-  }
-  const l0Links = new Uint32Array(l0Offsets[count]);
-  for (let r = 0; r < count; r++) {
-    const at = l0 + internalOf[r] * h.sizeDataPerElement;
-    const n = l0Offsets[r + 1] - l0Offsets[r];
-    for (let j = 0; j < n; j++) l0Links[l0Offsets[r] + j] = labelOf[view.getUint32(at + 4 + 4 * j, true)];
-  }
-  // Upper levels, in internal order in the file.
-  const sizeLinks = 4 + 4 * h.maxM;
-  const upperAt = new Uint32Array(count);
-  let p = l0 + level0Bytes;
-  let upperLists = 0;
-  for (let i = 0; i < count; i++) {
-    if (p + 4 > bytes.length) throw new IndexFormatError("hnswlib index is truncated (upper levels)");
-    const size = view.getUint32(p, true);
-    p += 4;
-    if (size % sizeLinks !== 0) throw new IndexFormatError(`hnswlib index: element ${i} has ${size} link bytes`);
-    upperAt[i] = p;
-    levels[labelOf[i]] = size / sizeLinks;
-    upperLists += size / sizeLinks;
-    p += size;
-    if (p > bytes.length) throw new IndexFormatError("hnswlib index is truncated (upper levels)");
-  }
-  const upperStart = new Uint32Array(count).fill(NONE);
-  const upperOffsets = new Uint32Array(upperLists + 1);
-  const links: number[] = [];
-  let s = 0;
-  for (let r = 0; r < count; r++) {
-    if (levels[r] === 0) continue;
-    upperStart[r] = s;
-    for (let l = 1; l <= levels[r]; l++) {
-      const at = upperAt[internalOf[r]] + (l - 1) * sizeLinks;
-      const n = view.getUint32(at, true) & 0xffff;
-      for (let j = 0; j < n; j++) links.push(labelOf[view.getUint32(at + 4 + 4 * j, true)]);
-      upperOffsets[++s] = links.length;
-    }
-  }
-  return {
-    dim,
-    count,
-    M: h.M,
-    maxM0: h.maxM0,
-    efConstruction: h.efConstruction,
-    maxLevel: h.maxLevel,
-    entryPoint: count > 0 ? labelOf[h.entryPoint] : 0,
-    mult: h.mult,
-    sizeT: w,
-    maxElements: h.maxElements,
-    levels,
-    l0Offsets,
-    l0Links,
-    upperStart,
-    upperOffsets,
-    upperLinks: Uint32Array.from(links),
-    storeFingerprint: 0,
-  };
-}
-
-/**
- * hnswlib saveIndex() bytes for a graph and its float vectors (count x dim, row = label = internal id):
- * what hnswlib-wasm's readIndex loads. For a graph converted from an index built in row order, the bytes are
- * identical to hnswlib's own.
- */
-export function toHnswlib(g: HnswGraph, vectors: Float32Array): Uint8Array {
-  const w = g.sizeT;
-  const maxM = g.M;
-  const offsetData = 4 + 4 * g.maxM0;
-  const labelOffset = offsetData + 4 * g.dim;
-  const sizeData = labelOffset + w;
-  const sizeLinks = 4 + 4 * maxM;
-  const headerBytes = 6 * w + 4 + 4 + 3 * w + 8 + w;
-  let upperBytes = 0;
-  for (let r = 0; r < g.count; r++) upperBytes += 4 + g.levels[r] * sizeLinks;
-  const out = new Uint8Array(headerBytes + g.count * sizeData + upperBytes);
-  const view = new DataView(out.buffer);
-  let p = 0;
-  const st = (v: number) => {
-    if (w === 4) view.setUint32(p, v, true);
-    else view.setBigUint64(p, BigInt(v), true);
-    p += w;
-  };
-  st(0);
-  st(g.maxElements);
-  st(g.count);
-  st(sizeData);
-  st(labelOffset);
-  st(offsetData);
-  view.setInt32(p, g.maxLevel, true);
-  p += 4;
-  view.setUint32(p, g.entryPoint, true);
-  p += 4;
-  st(maxM);
-  st(g.maxM0);
-  st(g.M);
-  view.setFloat64(p, g.mult, true);
-  p += 8;
-  st(g.efConstruction);
-  const bytesOut = new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength);
-  for (let r = 0; r < g.count; r++) {
-    const at = headerBytes + r * sizeData;
-    const n = g.l0Offsets[r + 1] - g.l0Offsets[r];
-    view.setUint32(at, n, true);
-    for (let j = 0; j < n; j++) view.setUint32(at + 4 + 4 * j, g.l0Links[g.l0Offsets[r] + j], true);
-    out.set(bytesOut.subarray(r * g.dim * 4, (r + 1) * g.dim * 4), at + offsetData);
-    if (w === 4) view.setUint32(at + labelOffset, r, true);
-    else view.setBigUint64(at + labelOffset, BigInt(r), true);
-  }
-  p = headerBytes + g.count * sizeData;
-  for (let r = 0; r < g.count; r++) {
-    view.setUint32(p, g.levels[r] * sizeLinks, true);
-    p += 4;
-    for (let l = 1; l <= g.levels[r]; l++) {
-      const s = g.upperStart[r] + l - 1;
-      const from = g.upperOffsets[s];
-      const n = g.upperOffsets[s + 1] - from;
-      view.setUint32(p, n, true);
-      for (let j = 0; j < n; j++) view.setUint32(p + 4 + 4 * j, g.upperLinks[from + j], true);
-      p += sizeLinks;
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- our file
 
 const pad16 = (n: number) => (n + 15) & ~15;
 

@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { packCodes4, unpackCodes4 } from "../../src/index/codes4.ts";
 import { exactSearch } from "../../src/index/exact.ts";
+import { storeFingerprint } from "../../src/index/fingerprint.ts";
 import { HnswCoreIndex, hnswIndexFromBytes } from "../../src/index/hnsw-core.ts";
-import { type HnswGraph, packCodes4, parseGraph, serializeGraph, storeFingerprint, unpackCodes4 } from "../../src/index/hnsw-format.ts";
+import { type HnswGraph, parseGraph, serializeGraph } from "../../src/index/hnsw-format.ts";
 import { createRng } from "../../src/lvm/rng.ts";
 import { quantizeRows } from "../../src/store/quantize.ts";
 import { cosine } from "../helpers.ts";

@@ -16,7 +16,8 @@ import {
   readStoreGraph,
 } from "../../src/index/hnsw-build.ts";
 import { HnswCoreIndex } from "../../src/index/hnsw-core.ts";
-import { fromHnswlib, HEADER_BYTES, IndexFormatError, parseGraph, serializeGraph, toHnswlib } from "../../src/index/hnsw-format.ts";
+import { HEADER_BYTES, IndexFormatError, parseGraph, serializeGraph } from "../../src/index/hnsw-format.ts";
+import { fromHnswlib, toHnswlib } from "../../src/index/hnswlib-bytes.ts";
 import { ModelRegistry } from "../../src/lvm/registry.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore, StoreWriter } from "../../src/store/fs-store.ts";
