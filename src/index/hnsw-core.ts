@@ -1,7 +1,8 @@
 /**
  * Approximate top-k on the WASM core: hnswlib's graph (converted by hnswlib-bytes.ts to the file of
- * hnsw-format.ts) walked with INT8 (or 4-bit) distances in wasm/assembly/hnsw.ts, then the ef candidates rescored in float32 like
- * CoreIndex does for its short list. Runtime-agnostic: Node, Workers and browsers pass their WasmCore.
+ * hnsw-format.ts) walked with INT8 (or 4-bit) distances in wasm/assembly/hnsw.ts, then the ef candidates
+ * rescored in float32 like CoreIndex does for its short list. Runtime-agnostic: Node, Workers and browsers
+ * pass their WasmCore.
  */
 
 import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
