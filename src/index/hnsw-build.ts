@@ -3,9 +3,11 @@
  * loads it for the WASM core (loadStoreIndex: what the server and `lvm eval` call), and loads it back into
  * hnswlib-wasm.
  */
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { WasmCore } from "../core/wasm-core.ts";
+import { writeFileAtomic } from "../fs/atomic-write-node.ts";
+import { acquireWriteLock } from "../fs/write-lock-node.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { packCodes4 } from "./codes4.ts";
@@ -65,13 +67,17 @@ export function indexPath(storeDir: string): string {
   return join(storeDir, HNSW_FILE);
 }
 
-/** `lvm index build`: builds and writes <store>/index.hnsw (atomically: temp file + rename). */
+/**
+ * `lvm index build`: builds and writes <store>/index.hnsw atomically (temp file, fsync, rename, directory fsync),
+ * holding the store's write lock throughout, so no ingest commits rows the index would miss meanwhile.
+ */
 export async function buildStoreIndex(storeDir: string, options: BuildOptions = {}): Promise<BuiltIndex & { path: string }> {
+  await readStore(storeDir); // a clear "not a concept store" before anything is locked or written
+  await using _lock = await acquireWriteLock(storeDir, { command: "lvm index build" });
   const store = await readStore(storeDir);
   const built = await buildIndex(store, options);
   const path = indexPath(storeDir);
-  await writeFile(`${path}.tmp`, built.bytes);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, built.bytes);
   return { ...built, path };
 }
 

@@ -151,6 +151,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     }
     await flush();
   } finally {
+    await writer.close();
     await vectorsFile?.close();
     encoder?.dispose?.();
   }

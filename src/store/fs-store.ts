@@ -1,7 +1,9 @@
-// Node adapter of the concept store: reads a store directory and appends to it crash-safely.
+// Node adapter of the concept store: reads a store directory and appends to it crash-safely, one writer at a time.
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { mkdir, open, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDirectory, removeTempFiles, writeFileAtomic } from "../fs/atomic-write-node.ts";
+import { acquireWriteLock, type WriteLock } from "../fs/write-lock-node.ts";
 import { ConceptStore } from "./concept-store.ts";
 import {
   assertSameEncoder,
@@ -80,21 +82,40 @@ export interface NewDocument {
   texts: string[];
 }
 
+/** Disk full or over quota: the errors a retry after freeing space cures. */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
 /**
- * Appends whole documents to a store. Each `append` writes every data file, fsyncs them, then replaces the
- * manifest atomically (write + rename): a kill at any moment leaves the previous commit intact, and the
- * partial tail is cut off by the next `open`.
+ * Appends whole documents to a store. `open` takes the store's write lock (src/fs/write-lock-node.ts: a second
+ * writer is refused, naming the first); `close` releases it. Each `append` writes every data file, fsyncs them,
+ * then replaces the manifest atomically (temp file, fsync, rename, directory fsync): the manifest is the commit
+ * point, so a kill at any moment leaves the previous commit intact, readers (which take no lock) see the last
+ * commit, and the partial tail is cut off by the next `open`.
  */
 export class StoreWriter {
   readonly dir: string;
   private manifest: StoreManifest;
   /** Ids of committed documents: a re-run skips them, which is how an interrupted ingest resumes. */
   readonly documentIds: Set<string>;
+  private readonly lock: WriteLock;
 
-  private constructor(dir: string, manifest: StoreManifest, documentIds: Set<string>) {
+  private constructor(dir: string, manifest: StoreManifest, documentIds: Set<string>, lock: WriteLock) {
     this.dir = dir;
     this.manifest = manifest;
     this.documentIds = documentIds;
+    this.lock = lock;
+  }
+
+  /** Releases the write lock; the writer must not be used after. */
+  async close(): Promise<void> {
+    await this.lock.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   get count(): number {
@@ -105,8 +126,20 @@ export class StoreWriter {
     return this.manifest.encoder;
   }
 
-  static async open(dir: string, encoder: EncoderRef): Promise<StoreWriter> {
+  /** `command` names the writer in the lock, for whoever is refused meanwhile. */
+  static async open(dir: string, encoder: EncoderRef, options: { command?: string } = {}): Promise<StoreWriter> {
     await mkdir(dir, { recursive: true });
+    const lock = await acquireWriteLock(dir, { command: options.command ?? "lvm ingest" });
+    try {
+      return await StoreWriter.openLocked(dir, encoder, lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  private static async openLocked(dir: string, encoder: EncoderRef, lock: WriteLock): Promise<StoreWriter> {
+    await removeTempFiles(dir);
     let manifest: StoreManifest;
     if (await storeExists(dir)) {
       manifest = await readManifest(dir);
@@ -124,6 +157,7 @@ export class StoreWriter {
       };
     }
     const lengths = committedLengths(manifest);
+    let created = false;
     for (const file of DATA_FILES) {
       const path = join(dir, FILES[file]);
       const size = await stat(path).then(
@@ -133,15 +167,17 @@ export class StoreWriter {
       if (size === -1) {
         if (lengths[file] > 0) throw new StoreError(`${path} is missing; the store is incomplete`);
         await writeFile(path, "");
+        created = true;
       } else if (size < lengths[file]) {
         throw new StoreError(`${path} is truncated: ${size} bytes, the manifest needs ${lengths[file]}`);
       } else if (size > lengths[file]) {
         await truncate(path, lengths[file]); // the uncommitted tail of an interrupted append
       }
     }
+    if (created) await fsyncDirectory(dir);
     const docs = parseDocuments((await readCommitted(dir, "documents", lengths.documents)).toString("utf8"), join(dir, FILES.documents));
     if (manifest.count === 0) await writeManifest(dir, manifest);
-    return new StoreWriter(dir, manifest, new Set(docs.map((d) => d.id)));
+    return new StoreWriter(dir, manifest, new Set(docs.map((d) => d.id)), lock);
   }
 
   /** vectors: one unit-length row per text, in document order (sum of texts.length rows x dim). */
@@ -178,7 +214,6 @@ export class StoreWriter {
       int8: [new Uint8Array(codes.buffer)],
       scales: [new Uint8Array(scales.buffer)],
     };
-    for (const file of DATA_FILES) appendDurably(join(this.dir, FILES[file]), writes[file]);
     const next: StoreManifest = {
       ...this.manifest,
       count: this.manifest.count + total,
@@ -187,7 +222,20 @@ export class StoreWriter {
       documentBytes: this.manifest.documentBytes + docBytes.length,
       updatedAt: new Date().toISOString(),
     };
-    await writeManifest(this.dir, next);
+    try {
+      for (const file of DATA_FILES) appendDurably(join(this.dir, FILES[file]), writes[file]);
+      await writeManifest(this.dir, next);
+    } catch (error) {
+      if (!isOutOfSpace(error)) throw error;
+      // Give the space of the uncommitted tail back; the next open would cut it off anyway.
+      const lengths = committedLengths(this.manifest);
+      for (const file of DATA_FILES) await truncate(join(this.dir, FILES[file]), lengths[file]).catch(() => {});
+      const m = this.manifest;
+      throw new StoreError(
+        `disk full while appending to the store ${this.dir} (${(error as Error).message}): nothing of this batch was committed; ` +
+          `the store is intact at its last commit (${m.count} concepts, ${m.documents} documents). Free some space and run the same command again to resume.`,
+      );
+    }
     this.manifest = next;
     for (const doc of documents) this.documentIds.add(doc.id);
   }
@@ -206,14 +254,7 @@ function appendDurably(path: string, chunks: Uint8Array[]): void {
   }
 }
 
+/** The commit: replaces store.json atomically and durably. */
 async function writeManifest(dir: string, manifest: StoreManifest): Promise<void> {
-  const tmp = join(dir, `${FILES.manifest}.tmp`);
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, join(dir, FILES.manifest));
+  await writeFileAtomic(join(dir, FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
 }

@@ -234,6 +234,7 @@ describe("lvm index (CLI)", () => {
       [{ id: "d", title: "D", texts: Array.from({ length: n }, (_, i) => store.text(i)) }],
       store.vectors.slice(0, n * store.dim),
     );
+    await writer.close();
     const logs: string[] = [];
     const log = console.log;
     console.log = (...a: unknown[]) => logs.push(a.join(" "));

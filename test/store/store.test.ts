@@ -54,6 +54,7 @@ describe("concept store", () => {
     await using dir = await tempDir();
     const writer = await StoreWriter.open(dir.path, ref);
     await writer.append([{ id: "a", title: "A", texts: ["t"] }], randomRows(1, 3));
+    await writer.close();
     await expect(StoreWriter.open(dir.path, { id: "other", dim })).rejects.toThrow(
       /built with encoder 'test-enc' \(dim 8\).*'other' \(dim 8\)/,
     );
@@ -69,6 +70,7 @@ describe("concept store", () => {
     await appendFile(join(dir.path, FILES.texts), "garbage");
     await appendFile(join(dir.path, FILES.vectors), new Uint8Array(13));
     await appendFile(join(dir.path, FILES.documents), '{"id":"half');
+    await writer.close();
     expect((await readStore(dir.path)).count).toBe(2);
     const reopened = await StoreWriter.open(dir.path, ref);
     await reopened.append([{ id: "b", title: "B", texts: ["three"] }], randomRows(1, 5));
