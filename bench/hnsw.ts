@@ -22,6 +22,7 @@ import { HnswlibIndex } from "../src/index/hnswlib-node.ts";
 import { createRng } from "../src/lvm/rng.ts";
 import { quantizeRows } from "../src/store/quantize.ts";
 import { WIKI } from "./paths.ts";
+import { median } from "./timing.ts";
 
 const DIM = 512;
 const LARGE = 325_207;
@@ -62,8 +63,6 @@ function makeSet(name: string, vectors: Float32Array): VectorSet {
   const { codes, scales } = quantizeRows(vectors, DIM);
   return { name, count: vectors.length / DIM, dim: DIM, vectors, int8: codes, scales };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** ms/query (median of 3 passes over all queries) and recall@10 against the truth. */
 function measure(queries: Float32Array, truth: Int32Array[], search: (q: Float32Array) => Int32Array) {
