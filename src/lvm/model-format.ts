@@ -23,69 +23,93 @@
  *
  * `split` records how the training store's documents were divided (article-disjoint), so evaluation never
  * scores a model on documents it was trained or tuned on.
+ *
+ * model.json is checked against ModelManifestSchema below when read (parseModelManifest).
  */
+import { z } from "zod";
+import { nonNegativeInt, parseJsonFile, positiveInt, validateFile } from "../validate/parse-file.ts";
 
 export const MODEL_FORMAT = "lvm-edge-model";
 export const MODEL_VERSION = 1;
 
-export type Arch = "gru" | "lstm" | "transformer";
+const positive = positiveInt;
 
 /** Recurrent models: `layers` stacked cells of `hidden` units; the head reads the last layer's last state. */
-export interface RecurrentConfig {
-  arch: "gru" | "lstm";
-  dim: number;
-  context: number;
-  hidden: number;
-  layers: number;
-  residual: boolean;
-}
+export const RecurrentConfigSchema = z.object({
+  arch: z.enum(["gru", "lstm"]),
+  dim: positive(),
+  context: positive(),
+  hidden: positive(),
+  layers: positive(),
+  residual: z.boolean(),
+});
 
 /** Pre-LN Transformer encoder over the `context` positions with learned position embeddings. */
-export interface TransformerConfig {
-  arch: "transformer";
-  dim: number;
-  context: number;
+export const TransformerConfigSchema = z.object({
+  arch: z.literal("transformer"),
+  dim: positive(),
+  context: positive(),
   /** Model width (d_model). */
-  width: number;
-  layers: number;
-  heads: number;
+  width: positive(),
+  layers: positive(),
+  heads: positive(),
   /** Feed-forward inner width. */
-  ffn: number;
-  residual: boolean;
-}
+  ffn: positive(),
+  residual: z.boolean(),
+});
 
-export type ModelConfig = RecurrentConfig | TransformerConfig;
+export const ModelConfigSchema = z.discriminatedUnion("arch", [RecurrentConfigSchema, TransformerConfigSchema]);
 
-export interface TensorEntry {
-  name: string;
-  shape: number[];
+export const TensorEntrySchema = z.object({
+  name: z.string().min(1),
+  shape: z.array(nonNegativeInt()),
   /** Byte offset in weights.bin. */
-  offset: number;
-  dtype: "float32";
-}
+  offset: nonNegativeInt(),
+  /** "int8" only in INT8 files (quantized-model.ts). */
+  dtype: z.enum(["float32", "int8"]),
+});
 
-export interface SplitRecord {
-  seed: number;
+export const SplitRecordSchema = z.object({
+  seed: z.number(),
   /** Fractions of documents in train / val / test. */
-  fractions: [number, number, number];
+  fractions: z.tuple([z.number(), z.number(), z.number()]),
   /** The store the split was drawn from: encoder and document count, for a sanity check. */
-  storeDocuments: number;
-  train: string[];
-  val: string[];
-  test: string[];
-}
+  storeDocuments: nonNegativeInt(),
+  train: z.array(z.string()),
+  val: z.array(z.string()),
+  test: z.array(z.string()),
+});
 
-export interface ModelManifest {
-  format: typeof MODEL_FORMAT;
-  version: typeof MODEL_VERSION;
-  arch: Arch;
-  config: ModelConfig;
-  encoder: { id: string; dim: number };
-  blend?: { lastWeight: number };
-  tensors: TensorEntry[];
-  training: Record<string, unknown>;
-  split: SplitRecord;
-  metrics?: Record<string, unknown>;
+/** model.json. */
+export const ModelManifestSchema = z.object({
+  format: z.literal(MODEL_FORMAT, { error: `expected "${MODEL_FORMAT}" (not an lvm-edge model)` }),
+  version: z.literal(MODEL_VERSION, { error: `expected model version ${MODEL_VERSION} (the only one this build reads)` }),
+  arch: z.enum(["gru", "lstm", "transformer"]),
+  config: ModelConfigSchema,
+  encoder: z.object({ id: z.string().min(1), dim: positive() }),
+  blend: z.object({ lastWeight: z.number().min(0).max(1) }).optional(),
+  tensors: z.array(TensorEntrySchema),
+  training: z.record(z.string(), z.unknown()),
+  split: SplitRecordSchema,
+  metrics: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type Arch = ModelManifest["arch"];
+export type RecurrentConfig = z.infer<typeof RecurrentConfigSchema>;
+export type TransformerConfig = z.infer<typeof TransformerConfigSchema>;
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type TensorEntry = z.infer<typeof TensorEntrySchema>;
+export type SplitRecord = z.infer<typeof SplitRecordSchema>;
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/**
+ * model.json text → manifest; errors name `where` and the field ("model.json: config.hidden: expected ...").
+ * Fields the schema does not know (e.g. `quantization`, see quantized-model.ts) are kept.
+ */
+export function parseModelManifest(json: string, where: string): ModelManifest {
+  const value = parseJsonFile(z.unknown(), json, where, (m) => new ModelFormatError(m));
+  validateFile(ModelManifestSchema, value, where, (m) => new ModelFormatError(m));
+  return value as ModelManifest;
 }
 
 export class ModelFormatError extends Error {

@@ -1,7 +1,8 @@
 // Node loader and writer for model directories (model.json + weights.bin, see model-format.ts).
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { encodeTensors, ModelFormatError, type ModelManifest, type TensorMap } from "./model-format.ts";
+import { writeFilesAtomic } from "../fs/atomic-write-node.ts";
+import { encodeTensors, ModelFormatError, type ModelManifest, parseModelManifest, type TensorMap } from "./model-format.ts";
 import { loadModelFromBytes, type ReferenceModel } from "./reference.ts";
 
 export async function readManifestFile(dir: string): Promise<ModelManifest> {
@@ -11,7 +12,7 @@ export async function readManifestFile(dir: string): Promise<ModelManifest> {
   } catch {
     throw new ModelFormatError(`${dir} is not a model directory (no model.json)`);
   }
-  return JSON.parse(text) as ModelManifest;
+  return parseModelManifest(text, join(dir, "model.json"));
 }
 
 /** Reads a model directory into the reference representation (manifest + named float32 tensors). */
@@ -27,14 +28,20 @@ export async function modelSizeOnDisk(dir: string): Promise<number> {
   return a.size + b.size;
 }
 
-/** Writes a model directory; each file is written to a temporary name then renamed (a kill leaves the old one). */
+/**
+ * Writes a model directory: both files durable under temporary names first, then renamed weights.bin before
+ * model.json (the commit point), then the directory fsynced (src/fs/atomic-write-node.ts).
+ */
 export async function writeModel(dir: string, manifest: Omit<ModelManifest, "tensors">, tensors: TensorMap): Promise<ModelManifest> {
-  await mkdir(dir, { recursive: true });
   const { entries, bytes } = encodeTensors(tensors);
   const full: ModelManifest = { ...manifest, tensors: entries } as ModelManifest;
-  await writeFile(join(dir, "weights.bin.tmp"), bytes);
-  await writeFile(join(dir, "model.json.tmp"), `${JSON.stringify(full, null, 1)}\n`);
-  await rename(join(dir, "weights.bin.tmp"), join(dir, "weights.bin"));
-  await rename(join(dir, "model.json.tmp"), join(dir, "model.json"));
+  await writeFilesAtomic(
+    dir,
+    [
+      { name: "weights.bin", data: bytes },
+      { name: "model.json", data: `${JSON.stringify(full, null, 1)}\n` },
+    ],
+    { mkdir: true },
+  );
   return full;
 }
