@@ -27,15 +27,15 @@ export async function buildWeb(): Promise<void> {
   await copyFile(join(root, "src/web/style.css"), join(out, "style.css"));
   await copyFile(join(root, "wasm/build/core.wasm"), join(out, "core.wasm"));
   await copyFile(join(root, "wasm/build/core-relaxed.wasm"), join(out, "core-relaxed.wasm"));
-  // Evaluation reports shipped in models/reports: PNG plots and the Markdown report.
+  // Evaluation reports shipped in models/reports: SVG plots and the Markdown report.
   const reportsDir = join(root, "models/reports");
   const files = await readdir(reportsDir).catch(() => [] as string[]);
   const images: string[] = [];
   let markdown: string | undefined;
   for (const f of files.sort()) {
-    if (!/\.(png|md|json)$/.test(f)) continue;
+    if (!/\.(svg|md|json)$/.test(f)) continue;
     await copyFile(join(reportsDir, f), join(out, "reports", f));
-    if (f.endsWith(".png")) images.push(`/reports/${f}`);
+    if (f.endsWith(".svg")) images.push(`/reports/${f}`);
     if (f.endsWith(".md") && !markdown) markdown = `/reports/${f}`;
   }
   const reports = images.length > 0 || markdown ? [{ title: "LVMs on dev1k (test split, context excluded)", images, markdown }] : [];

@@ -1,11 +1,12 @@
 import { type EvalBackend, evaluate, jsonSummary } from "../eval/evaluate.ts";
-import { markdownReport, writeReport } from "../eval/report.ts";
+import { markdownReport, replotReport, writeReport } from "../eval/report.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
 export const evalCommand: Command = {
   name: "eval",
   summary: "evaluate LVMs on a store's held-out split: load, validation, speed, top-k vs baselines, rollout",
   usage: `lvm eval --store <dir> --model <dir> [--model <dir> ...] [options]
+       lvm eval --replot <dir>/report.json
 
 Test windows come from the model's saved article-disjoint test split (on another store: every document
 the model never saw). Retrieval is against every concept of the store with the 5 context concepts
@@ -16,7 +17,9 @@ Options:
   --store <dir>         concept store                                              (required)
   --model <dir>         model directory (repeat to compare several)                (required)
   --json                print one JSON object to stdout (keys model, copyLast, meanContext, ...)
-  --out <dir>           also write report.md, report.json and PNG plots there
+  --out <dir>           also write report.md, report.json and SVG plots there
+  --replot <file>       only re-render the Markdown and SVG plots of a saved report<suffix>.json
+                        beside it (report-int8.json -> report-int8.md, recall-vs-*-int8.svg)
   --rollout <n>         autoregressive rollout steps                                [10]
   --rollout-windows <n> windows rolled out                                          [200]
   --max-windows <n>     cap on test and validation windows                          [all]
@@ -34,8 +37,13 @@ Options:
     "max-windows": { type: "string" },
     backend: { type: "string" },
     exact: { type: "boolean" },
+    replot: { type: "string" },
   },
   async run(values) {
+    if (typeof values.replot === "string") {
+      for (const path of await replotReport(values.replot)) console.error(`wrote ${path}`);
+      return 0;
+    }
     if (typeof values.store !== "string") throw new UsageError("--store <dir> is required");
     const models = values.model as unknown as string[] | undefined;
     if (!models || models.length === 0) throw new UsageError("--model <dir> is required");

@@ -1,9 +1,10 @@
-// Markdown report and PNG plots for an EvaluationReport.
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// Markdown report and SVG plots for an EvaluationReport; re-rendering both from a saved report.json.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { EvaluationReport, PredictorResult, RetrievalRow } from "./evaluate.ts";
 import { jsonSummary } from "./evaluate.ts";
-import { scatterPlot } from "./png.ts";
+import { parseReportJson } from "./report-format.ts";
+import { scatterPlot } from "./svg-scatter.ts";
 
 const pct = (x: number) => x.toFixed(1);
 const millions = (n: number) => `${(n / 1e6).toFixed(2)}M`;
@@ -16,7 +17,12 @@ function extraRow(name: string, r: PredictorResult): string {
   return `| ${name} | ${r.margin.toFixed(3)} | ${pct(r.contrastiveAccuracy)} |`;
 }
 
-export function markdownReport(report: EvaluationReport): string {
+/** The plot files of a report; `suffix` tells apart several reports in one folder (report-int8 -> "-int8"). */
+export function plotFiles(suffix = ""): { params: string; speed: string } {
+  return { params: `recall-vs-params${suffix}.svg`, speed: `recall-vs-speed${suffix}.svg` };
+}
+
+export function markdownReport(report: EvaluationReport, plots = plotFiles()): string {
   const { models, baselines, store } = report;
   const lines: string[] = [];
   const header = "| predictor | R@1 | R@5 | R@10 | R@20 | MRR | cos to target |\n|---|---|---|---|---|---|---|";
@@ -107,37 +113,65 @@ export function markdownReport(report: EvaluationReport): string {
       "",
     );
   }
-  lines.push("## Plots", "", "![recall vs parameters](recall-vs-params.png)", "", "![recall vs speed](recall-vs-speed.png)", "");
+  lines.push("## Plots", "", `![recall vs parameters](${plots.params})`, "", `![recall vs speed](${plots.speed})`, "");
   return lines.join("\n");
 }
 
-/** Writes report.json, report.md, recall-vs-params.png and recall-vs-speed.png into `dir`. */
+/** The two plots of a report as SVG documents: test R@5 against parameters and against batch-32 speed. */
+export function reportPlots(report: EvaluationReport): { params: string; speed: string } {
+  const lines = [
+    { label: "copy last context", y: report.baselines.copyLast.excluded["r@5"] },
+    { label: "mean of context", y: report.baselines.meanContext.excluded["r@5"] },
+  ];
+  const yLabel = "test recall at 5, % (context excluded)";
+  return {
+    params: scatterPlot({
+      title: "Recall at 5 vs parameters",
+      xLabel: "parameters",
+      yLabel,
+      points: report.models.map((m) => ({ label: m.name, x: m.load.parameters, y: m.test.excluded["r@5"] })),
+      lines,
+    }),
+    speed: scatterPlot({
+      title: "Recall at 5 vs speed",
+      xLabel: "samples/s at batch 32",
+      yLabel,
+      points: report.models.map((m) => ({ label: m.name, x: m.throughput.batch32.samplesPerSecond, y: m.test.excluded["r@5"] })),
+      lines,
+    }),
+  };
+}
+
+/** Writes report.json, report.md, recall-vs-params.svg and recall-vs-speed.svg into `dir`. */
 export async function writeReport(dir: string, report: EvaluationReport): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const lines = [
-    { label: "copy-last", y: report.baselines.copyLast.excluded["r@5"] },
-    { label: "mean-ctx", y: report.baselines.meanContext.excluded["r@5"] },
-  ];
-  const params = scatterPlot({
-    title: "recall at 5 vs parameters",
-    xLabel: "parameters (log)",
-    yLabel: "test recall at 5, % (context excluded)",
-    points: report.models.map((m) => ({ label: m.name, x: m.load.parameters, y: m.test.excluded["r@5"] })),
-    lines,
-    logX: true,
-  });
-  const speed = scatterPlot({
-    title: "recall at 5 vs speed",
-    xLabel: "samples/s at batch 32 (log)",
-    yLabel: "test recall at 5, % (context excluded)",
-    points: report.models.map((m) => ({ label: m.name, x: m.throughput.batch32.samplesPerSecond, y: m.test.excluded["r@5"] })),
-    lines,
-    logX: true,
-  });
+  const files = plotFiles();
+  const plots = reportPlots(report);
   await Promise.all([
     writeFile(join(dir, "report.json"), `${JSON.stringify(jsonSummary(report), null, 1)}\n`),
-    writeFile(join(dir, "report.md"), markdownReport(report)),
-    writeFile(join(dir, "recall-vs-params.png"), params),
-    writeFile(join(dir, "recall-vs-speed.png"), speed),
+    writeFile(join(dir, "report.md"), markdownReport(report, files)),
+    writeFile(join(dir, files.params), plots.params),
+    writeFile(join(dir, files.speed), plots.speed),
   ]);
+}
+
+/**
+ * Re-renders the Markdown and the plots of a saved report (`<dir>/report<suffix>.json`, as written by
+ * writeReport) beside it, without rerunning the evaluation; returns the paths written.
+ */
+export async function replotReport(jsonPath: string): Promise<string[]> {
+  const name = basename(jsonPath);
+  const suffix = /^report(.*)\.json$/.exec(name)?.[1];
+  if (suffix === undefined) throw new Error(`${jsonPath}: expected a file named report<suffix>.json (as 'lvm eval --out' writes)`);
+  const report = parseReportJson(await readFile(jsonPath, "utf8"), name);
+  const dir = dirname(jsonPath);
+  const files = plotFiles(suffix);
+  const plots = reportPlots(report);
+  const written = [join(dir, `report${suffix}.md`), join(dir, files.params), join(dir, files.speed)];
+  await Promise.all([
+    writeFile(written[0], markdownReport(report, files)),
+    writeFile(written[1], plots.params),
+    writeFile(written[2], plots.speed),
+  ]);
+  return written;
 }
