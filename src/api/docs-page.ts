@@ -1,19 +1,24 @@
 import { html, raw } from "hono/html";
+import type { OpenApiDocument } from "./openapi-document.ts";
 
-interface Doc {
-  info: { title: string; version: string; description: string };
-  paths: Record<
-    string,
-    Record<string, { summary?: string; description?: string; requestBody?: { content: Record<string, { schema: unknown }> } }>
-  >;
+interface Operation {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
 }
 
-/** A self-contained HTML rendering of the OpenAPI document (no external scripts or styles). */
-export function docsPage(doc: Doc) {
-  const endpoints = Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => {
-      const body = op.requestBody?.content["application/json"]?.schema;
-      return html`<section>
+/** A self-contained HTML rendering of the generated OpenAPI document (no external scripts or styles). */
+export function docsPage(doc: OpenApiDocument) {
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
+  const resolve = (schema: unknown) => {
+    const ref = (schema as { $ref?: string } | undefined)?.$ref;
+    return ref ? (schemas[ref.replace("#/components/schemas/", "")] ?? schema) : schema;
+  };
+  const endpoints = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) =>
+    Object.entries(methods as Record<string, Operation>).map(([method, op]) => {
+      const body = resolve(op.requestBody?.content?.["application/json"]?.schema);
+      return html`<section id="${op.operationId ?? ""}">
         <h2><code>${method.toUpperCase()} ${path}</code></h2>
         <p><strong>${op.summary ?? ""}</strong> ${op.description ?? ""}</p>
         ${body ? html`<details><summary>request body schema</summary><pre>${JSON.stringify(body, null, 2)}</pre></details>` : ""}
@@ -28,7 +33,7 @@ export function docsPage(doc: Doc) {
 </head>
 <body>
 <h1>${doc.info.title} ${doc.info.version}</h1>
-<p>${doc.info.description}</p>
+<p>${doc.info.description ?? ""}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors are JSON <code>{"error": {"code", "message", "field"}}</code>.</p>
 ${endpoints}
 </body>

@@ -1,4 +1,6 @@
-import { z } from "zod";
+// Request and response schemas of the HTTP API: they validate requests, type the handlers and the page's
+// client (hono/client), and generate the OpenAPI document (src/api/openapi.ts) — one source for all three.
+import { z } from "@hono/zod-openapi";
 
 export const MAX_CONTEXT = 64;
 export const MAX_TEXTS = 256;
@@ -6,33 +8,41 @@ export const MAX_TEXTS = 256;
 /** A vector of finite numbers (JSON has no NaN/Infinity: they arrive as null or huge literals). */
 const vector = z.array(z.number().refine(Number.isFinite, "must be a finite number"));
 const text = z.string().trim().min(1, "must be a non-empty string");
+const k = z.number().int().min(1).max(100).default(10).openapi({ description: "how many concepts to return" });
+const exact = z.boolean().default(false).openapi({ description: "search every row instead of the approximate index" });
+const ef = z.number().int().min(1).max(4096).optional().openapi({ description: "beam width of the approximate index" });
+const modelName = z.string().min(1).optional().openapi({ description: "a model from GET /v1/models; the default when absent" });
 
-export const embedRequest = z.object({
-  texts: z.array(text).min(1).max(MAX_TEXTS),
-});
+export const embedRequest = z.object({ texts: z.array(text).min(1).max(MAX_TEXTS) }).openapi("EmbedRequest");
 
 export const searchRequest = z
-  .object({
-    text: text.optional(),
-    vector: vector.optional(),
-    k: z.number().int().min(1).max(100).default(10),
-    exact: z.boolean().default(false),
-    ef: z.number().int().min(1).max(4096).optional(),
-  })
+  .object({ text: text.optional(), vector: vector.optional(), k, exact, ef })
   .refine((r) => (r.text === undefined) !== (r.vector === undefined), {
     message: "give exactly one of 'text' or 'vector'",
     path: ["text"],
-  });
+  })
+  .openapi("SearchRequest");
 
-/**
- * Context items are texts or vectors; the last `context` (5) are used, earlier ones ignored. Vector items
- * accept null at parse time only so that a NaN/Infinity (null in JSON) is reported at its exact index.
- */
-// Vectors are checked by one plain loop below (zod per element costs as much as the search itself).
-const looseVector = z.array(z.unknown()).meta({ description: "a vector of finite numbers, the store's dim", items: { type: "number" } });
+// Vectors are checked by one plain loop below (zod per element costs as much as the search itself); vector
+// items accept null at parse time only so that a NaN/Infinity (null in JSON) is reported at its exact index.
+// Typed as number[]: the superRefine on the context array below guarantees it before a handler runs.
+const looseVector = z
+  .array(z.unknown())
+  .openapi({
+    description: "a vector of finite numbers, the store's dim",
+    type: "array",
+    items: { type: "number" },
+  }) as unknown as z.ZodArray<z.ZodNumber>;
+const storedConcept = z
+  .object({ row: z.number().int().min(0).openapi({ description: "a stored concept's row (GET /v1/concepts/{row})" }) })
+  .strict()
+  .openapi("StoredConceptRef");
+const contextItem = z
+  .union([text, looseVector, storedConcept], { error: "must be a text, a vector of numbers or {row: n}" })
+  .openapi("ContextItem", { description: "a text, a vector, or a stored concept {row}" });
 const contextItems = z
-  .array(z.union([text, looseVector]))
-  .min(1, "needs at least one concept (text or vector)")
+  .array(contextItem)
+  .min(1, "needs at least one concept (a text, a vector or {row})")
   .max(MAX_CONTEXT, `at most ${MAX_CONTEXT} concepts`)
   .superRefine((items, ctx) => {
     items.forEach((item, i) => {
@@ -41,27 +51,189 @@ const contextItems = z
       if (j >= 0) ctx.addIssue({ code: "custom", message: "must be a finite number (JSON null stands for NaN or Infinity)", path: [i, j] });
     });
   })
-  .transform((items) => items as (string | number[])[]);
+  .openapi({
+    description:
+      "1..64 concepts, oldest first; the model's last 5 are used (a shorter context is left-padded with its first item). Stored concepts among them (a {row}, a text equal to a stored text, or a vector within cosine 0.9999 of a stored one) are never returned.",
+  });
 
-export const nextRequest = z.object({
-  context: contextItems,
-  k: z.number().int().min(1).max(100).default(10),
-  model: z.string().min(1).optional(),
-  exact: z.boolean().default(false),
-  /** Beam width of the approximate index (when the store has one and `exact` is false). */
-  ef: z.number().int().min(1).max(4096).optional(),
-  includeVector: z.boolean().default(false),
-});
+export const nextRequest = z
+  .object({
+    context: contextItems,
+    k,
+    model: modelName,
+    exact,
+    ef,
+    includeVector: z.boolean().default(false).openapi({ description: "also return the predicted vector" }),
+  })
+  .openapi("NextRequest");
 
-export const generateRequest = z.object({
-  context: contextItems,
-  steps: z.number().int().min(1).max(50).default(5),
-  model: z.string().min(1).optional(),
-  /** Stop when consecutive predicted vectors have cosine above this (the model has degenerated). */
-  stopCosine: z.number().min(0).max(1).default(0.9),
-  exact: z.boolean().default(false),
-  ef: z.number().int().min(1).max(4096).optional(),
-});
+export const generateRequest = z
+  .object({
+    context: contextItems,
+    steps: z.number().int().min(1).max(50).default(5),
+    model: modelName,
+    stopCosine: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.9)
+      .openapi({ description: "stop when consecutive predicted vectors have cosine above this (the model has degenerated)" }),
+    exact,
+    ef,
+  })
+  .openapi("GenerateRequest");
 
-export type NextRequest = z.infer<typeof nextRequest>;
-export type GenerateRequest = z.infer<typeof generateRequest>;
+// ---- responses ----------------------------------------------------------------------------------
+
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      field: z.string().optional().openapi({ description: "the offending request field, e.g. context.2", example: "context.2" }),
+    }),
+  })
+  .openapi("Error");
+
+const concept = z
+  .object({
+    row: z.number().int(),
+    text: z.string(),
+    documentId: z.string(),
+    title: z.string(),
+    position: z.number().int().openapi({ description: "position of the concept in its document" }),
+  })
+  .openapi("Concept");
+const scored = concept
+  .extend({ score: z.number().openapi({ description: "cosine similarity to the query or prediction" }) })
+  .openapi("ScoredConcept");
+const timings = z
+  .object({ embedMs: z.number().optional(), lvmMs: z.number().optional(), searchMs: z.number().optional(), totalMs: z.number().optional() })
+  .openapi("Timings", { description: "milliseconds per stage" });
+
+export const nextResponse = z
+  .object({
+    model: z.string(),
+    backend: z.string(),
+    index: z.string(),
+    results: z.array(scored),
+    vector: z.array(z.number()).optional().openapi({ description: "the predicted unit vector (with includeVector)" }),
+    timings,
+  })
+  .openapi("NextResponse");
+
+export const generateResponse = z
+  .object({
+    model: z.string(),
+    backend: z.string(),
+    steps: z.array(
+      scored
+        .extend({
+          cosineToPrevious: z
+            .number()
+            .nullable()
+            .openapi({ description: "cosine between this step's prediction and the previous one (null on the first step)" }),
+        })
+        .openapi("ChainStep"),
+    ),
+    stopped: z.enum(["steps", "degenerate", "exhausted"]),
+    timings,
+  })
+  .openapi("GenerateResponse");
+
+export const embedResponse = z
+  .object({ encoder: z.string(), dim: z.number().int(), vectors: z.array(z.array(z.number())), timings })
+  .openapi("EmbedResponse");
+
+export const searchResponse = z.object({ index: z.string(), results: z.array(scored), timings }).openapi("SearchResponse");
+
+export const modelsResponse = z
+  .object({
+    default: z.string().optional(),
+    models: z.array(
+      z
+        .object({
+          name: z.string(),
+          arch: z.string().openapi({ description: "gru, lstm, transformer or baseline" }),
+          backend: z.string(),
+          dim: z.number().int(),
+          encoder: z.string(),
+          context: z.number().int(),
+          parameters: z.number().int().optional(),
+          description: z.string(),
+          metrics: z.record(z.string(), z.unknown()).optional(),
+          default: z.boolean(),
+        })
+        .openapi("Model"),
+    ),
+  })
+  .openapi("ModelList");
+
+export const healthResponse = z
+  .object({
+    status: z.literal("ok"),
+    version: z.string().optional(),
+    runtime: z.enum(["node", "worker"]),
+    store: z.object({
+      concepts: z.number().int(),
+      documents: z.number().int(),
+      encoder: z.object({ id: z.string(), dim: z.number().int() }),
+    }),
+    index: z.string(),
+    approximateIndex: z.string().nullable(),
+    models: z.number().int(),
+    metrics: z.string().openapi({ description: "ok, failing, unavailable or off" }),
+  })
+  .openapi("Health");
+
+export const documentsResponse = z
+  .object({
+    documents: z.array(z.object({ index: z.number().int(), id: z.string(), title: z.string(), concepts: z.number().int() })),
+  })
+  .openapi("DocumentList");
+
+export const documentResponse = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    concepts: z.array(
+      z.object({
+        row: z.number().int(),
+        text: z.string(),
+        vector: z.array(z.number()).optional().openapi({ description: "with ?vectors=1" }),
+      }),
+    ),
+  })
+  .openapi("Document");
+
+export const conceptResponse = concept.extend({ vector: z.array(z.number()) }).openapi("ConceptWithVector");
+
+export const metricsResponse = z
+  .object({
+    windowMs: z.number(),
+    since: z.number().openapi({ description: "start of the window, epoch milliseconds" }),
+    rows: z.array(
+      z.object({
+        endpoint: z.string(),
+        stage: z.enum(["embed", "lvm", "search", "total"]),
+        count: z.number().int(),
+        p50: z.number(),
+        p95: z.number(),
+        p99: z.number(),
+      }),
+    ),
+    requests: z.array(z.object({ endpoint: z.string(), status: z.number().int(), count: z.number().int() })),
+    health: z.object({
+      state: z.enum(["ok", "failing", "unavailable"]),
+      buffered: z.number().int(),
+      written: z.number().int(),
+      dropped: z.number().int(),
+      rejected: z.number().int(),
+      failures: z.number().int(),
+      lastError: z.string().nullable(),
+    }),
+  })
+  .openapi("MetricsSummary");
+
+export const reloadResponse = z.object({ reloaded: z.literal(true), models: z.array(z.string()) }).openapi("Reloaded");
+export const purgeResponse = z.object({ deleted: z.number().int() }).openapi("Purged");

@@ -1,0 +1,40 @@
+import type { Hono } from "hono";
+import type { MetricsHealth, MetricsSummary, RequestMetric } from "../db/metrics.ts";
+import type { ModelRegistry } from "../lvm/registry.ts";
+import type { PredictDeps, StageLog } from "../predict/types.ts";
+
+/** What the app needs from the metrics store (src/db/metrics.ts MetricsRecorder provides it). */
+export interface MetricsSink {
+  record(metric: RequestMetric): void;
+  health(): MetricsHealth;
+  summary(options: { windowMs?: number }): Promise<MetricsSummary>;
+  purge(options: { before?: number }): Promise<{ deleted: number }>;
+}
+
+/** Store and model files as bytes, for clients that run the model and the search themselves. */
+export interface BundleSource {
+  /** "store.json" | "documents.jsonl" | "texts.bin" | "rows.bin" | "vectors-i8.bin" | "scales.bin" */
+  storeFile(name: string): Promise<ArrayBuffer | string | undefined>;
+  /** "model.json" | "weights.bin" of a served model (INT8 where available). */
+  modelFile(model: string, name: string): Promise<ArrayBuffer | string | undefined>;
+}
+
+/** Per-request labels and stage timings, recorded as one metrics row. */
+export type RequestLog = StageLog;
+
+export type Env = { Variables: { log: RequestLog } };
+
+export interface AppDeps extends PredictDeps {
+  models: ModelRegistry;
+  metrics?: MetricsSink;
+  /** Admin routes need `Authorization: Bearer <adminKey>`; without a key they are disabled. */
+  adminKey?: string;
+  /** Reloads the models from their source (admin route). */
+  reloadModels?: () => Promise<void>;
+  runtime: "node" | "worker";
+  version?: string;
+  /** The bytes the web page's in-browser mode downloads (INT8 store and model files). */
+  bundle?: BundleSource;
+  /** Extra routes of the runtime (e.g. static files), mounted before the 404 handler. */
+  extend?: (app: Hono<Env>) => void;
+}

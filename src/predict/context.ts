@@ -1,0 +1,86 @@
+import type { ConceptStore } from "../store/concept-store.ts";
+import { RequestError } from "./errors.ts";
+import { unitVector } from "./search.ts";
+import type { ContextItem, PredictDeps } from "./types.ts";
+
+/** A vector this close to a stored concept is that concept (INT8 round trips stay above it). */
+export const SAME_CONCEPT_COSINE = 0.9999;
+
+export interface ResolvedContext {
+  /** [context, dim] unit rows, oldest first. */
+  vectors: Float32Array;
+  /** The stored rows among the context items: never returned as predictions. */
+  rows: Set<number>;
+  embedMs?: number;
+}
+
+const textRows = new WeakMap<ConceptStore, Map<string, number>>();
+
+/** The row of the stored concept whose text is exactly `text` (the map is built once per store, on first use). */
+export function rowOfText(store: ConceptStore, text: string): number | undefined {
+  let map = textRows.get(store);
+  if (!map) {
+    map = new Map();
+    for (let row = store.count - 1; row >= 0; row--) map.set(store.text(row), row); // the first row wins
+    textRows.set(store, map);
+  }
+  return map.get(text);
+}
+
+/**
+ * Turns the request's context into exactly `context` unit vectors and the stored rows it holds. The last
+ * `context` items are used; a shorter context is left-padded by repeating its first item, so one sentence is
+ * a valid (if weak) context. An item is a stored concept when it is `{row}`, a text equal to a stored text,
+ * or a vector whose nearest stored concept has cosine > SAME_CONCEPT_COSINE.
+ */
+export async function resolveContext(deps: PredictDeps, items: ContextItem[], context: number): Promise<ResolvedContext> {
+  const { store } = deps;
+  const dim = store.dim;
+  const first = Math.max(0, items.length - context);
+  const used = items.slice(first);
+  const unit = new Float32Array(used.length * dim);
+  const rows = new Set<number>();
+  const texts: { index: number; text: string }[] = [];
+  used.forEach((item, i) => {
+    const field = `context.${first + i}`;
+    if (typeof item === "string") {
+      texts.push({ index: i, text: item });
+      const row = rowOfText(store, item);
+      if (row !== undefined) rows.add(row);
+    } else if (Array.isArray(item)) {
+      unit.set(unitVector(item, dim, field), i * dim);
+      const hit = deps.exactIndex.search(unit.subarray(i * dim, (i + 1) * dim), 1);
+      if (hit.rows.length > 0 && hit.scores[0] > SAME_CONCEPT_COSINE) rows.add(hit.rows[0]);
+    } else {
+      const { row } = item;
+      if (!Number.isInteger(row) || row < 0 || row >= store.count)
+        throw new RequestError(404, "unknown_concept", `no concept ${row} (0..${store.count - 1})`, `${field}.row`);
+      unit.set(store.vector(row), i * dim);
+      rows.add(row);
+    }
+  });
+  let embedMs: number | undefined;
+  if (texts.length > 0) {
+    if (!deps.encoder)
+      throw new RequestError(
+        400,
+        "text_unsupported",
+        "this deployment has no text encoder: send vectors or stored concepts ({row})",
+        `context.${first + texts[0].index}`,
+      );
+    const encoder = await deps.encoder();
+    const started = performance.now();
+    const embedded = await encoder.embed(texts.map((t) => t.text));
+    embedMs = performance.now() - started;
+    texts.forEach((t, j) => {
+      unit.set(embedded.subarray(j * dim, (j + 1) * dim), t.index * dim);
+    });
+  }
+  const vectors = new Float32Array(context * dim);
+  const pad = context - used.length;
+  for (let t = 0; t < context; t++) {
+    const from = Math.max(0, t - pad);
+    vectors.set(unit.subarray(from * dim, (from + 1) * dim), t * dim);
+  }
+  return { vectors, rows, embedMs };
+}

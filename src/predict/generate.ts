@@ -1,0 +1,58 @@
+import { dot } from "../math/vectors.ts";
+import { resolveContext } from "./context.ts";
+import { searchExcluding } from "./nearest.ts";
+import { pickIndex, pickModel } from "./pick.ts";
+import type { GenerateRequest, GenerateResult, PredictDeps, StageLog } from "./types.ts";
+
+/**
+ * A chain of concepts: predict, retrieve the nearest stored concept that is neither a context row nor
+ * already in the chain, slide the window by it, repeat. Stops after `steps`, when consecutive predictions
+ * have cosine above `stopCosine` ("degenerate"), or when no row is left ("exhausted").
+ */
+export async function generateChain(deps: PredictDeps, request: GenerateRequest, log: StageLog = {}): Promise<GenerateResult> {
+  const started = performance.now();
+  const { store } = deps;
+  const model = pickModel(deps, request.model);
+  Object.assign(log, { model: model.name, backend: model.backend });
+  const context = await resolveContext(deps, request.context, model.context);
+  log.embedMs = context.embedMs;
+  log.lvmMs = 0;
+  log.searchMs = 0;
+  const dim = store.dim;
+  const window = context.vectors;
+  const excluded = new Set(context.rows); // context rows, then every row the chain has used
+  const steps: GenerateResult["steps"] = [];
+  let previous: Float32Array | undefined;
+  let stopped: GenerateResult["stopped"] = "steps";
+  const index = pickIndex(deps, request.exact);
+  for (let s = 0; s < request.steps; s++) {
+    let t = performance.now();
+    const predicted = await model.forward(window, 1);
+    log.lvmMs += performance.now() - t;
+    const cosineToPrevious = previous ? dot(predicted, previous) : null;
+    if (cosineToPrevious !== null && cosineToPrevious > request.stopCosine) {
+      stopped = "degenerate";
+      break;
+    }
+    t = performance.now();
+    const [pick] = searchExcluding(store, index, predicted, 1, excluded, request.ef);
+    log.searchMs += performance.now() - t;
+    if (!pick) {
+      stopped = "exhausted";
+      break;
+    }
+    steps.push({ ...pick, cosineToPrevious });
+    excluded.add(pick.row);
+    // Feed the retrieved concept back: the window slides by one.
+    window.copyWithin(0, dim);
+    window.set(store.vector(pick.row), (model.context - 1) * dim);
+    previous = predicted;
+  }
+  return {
+    model: model.name,
+    backend: model.backend,
+    steps,
+    stopped,
+    timings: { embedMs: log.embedMs, lvmMs: log.lvmMs, searchMs: log.searchMs, totalMs: performance.now() - started },
+  };
+}

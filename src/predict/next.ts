@@ -1,0 +1,32 @@
+import { resolveContext } from "./context.ts";
+import { searchExcluding } from "./nearest.ts";
+import { pickIndex, pickModel } from "./pick.ts";
+import type { NextRequest, NextResult, PredictDeps, StageLog } from "./types.ts";
+
+/**
+ * The next concepts after a context: resolve the context (vectors and stored rows), run the model once, and
+ * return the top-k stored concepts nearest the prediction that are not context rows. `log` receives the
+ * model and the stage timings as they run.
+ */
+export async function nextConcepts(deps: PredictDeps, request: NextRequest, log: StageLog = {}): Promise<NextResult> {
+  const started = performance.now();
+  const model = pickModel(deps, request.model);
+  Object.assign(log, { model: model.name, k: request.k, backend: model.backend });
+  const context = await resolveContext(deps, request.context, model.context);
+  log.embedMs = context.embedMs;
+  let t = performance.now();
+  const predicted = await model.forward(context.vectors, 1);
+  log.lvmMs = performance.now() - t;
+  const index = pickIndex(deps, request.exact);
+  t = performance.now();
+  const results = searchExcluding(deps.store, index, predicted, request.k, context.rows, request.ef);
+  log.searchMs = performance.now() - t;
+  return {
+    model: model.name,
+    backend: model.backend,
+    index: index.kind,
+    results,
+    predicted,
+    timings: { embedMs: log.embedMs, lvmMs: log.lvmMs, searchMs: log.searchMs, totalMs: performance.now() - started },
+  };
+}

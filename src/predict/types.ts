@@ -1,0 +1,75 @@
+import type { Encoder } from "../encoders/types.ts";
+import type { VectorIndex } from "../index/types.ts";
+import type { LvmModel } from "../lvm/registry.ts";
+import type { Concept, ConceptStore } from "../store/concept-store.ts";
+
+/** One context concept: a text (embedded), a vector (normalised) or a stored concept by its row. */
+export type ContextItem = string | number[] | { row: number };
+
+/** What the service runs on: the server's deps, or the page's downloaded store, index and models. */
+export interface PredictDeps {
+  store: ConceptStore;
+  /** The exact index (always present); also resolves vector context items to their stored rows. */
+  exactIndex: VectorIndex;
+  /** An approximate index, used unless a request asks for `exact`. */
+  approximateIndex?: VectorIndex;
+  /** Resolves once the encoder is loaded; undefined where only vectors and rows are accepted. */
+  encoder?: () => Promise<Encoder>;
+  models: { get(name: string): LvmModel | undefined; list(): LvmModel[]; defaultName: string | undefined };
+}
+
+export interface NextRequest {
+  context: ContextItem[];
+  k: number;
+  model?: string;
+  exact?: boolean;
+  /** Beam width of the approximate index. */
+  ef?: number;
+}
+
+export interface GenerateRequest {
+  context: ContextItem[];
+  steps: number;
+  model?: string;
+  /** Stop when consecutive predicted vectors have cosine above this (the model has degenerated). */
+  stopCosine: number;
+  exact?: boolean;
+  ef?: number;
+}
+
+/** Milliseconds per stage, filled in as the stages run (so a failed request still reports what ran). */
+export interface StageLog {
+  model?: string;
+  k?: number;
+  backend?: string;
+  embedMs?: number;
+  lvmMs?: number;
+  searchMs?: number;
+}
+
+export interface Timings {
+  embedMs?: number;
+  lvmMs?: number;
+  searchMs?: number;
+  totalMs: number;
+}
+
+export type ScoredConcept = Concept & { score: number };
+
+export interface NextResult {
+  model: string;
+  backend: string;
+  index: string;
+  results: ScoredConcept[];
+  /** The predicted unit vector. */
+  predicted: Float32Array;
+  timings: Timings;
+}
+
+export interface GenerateResult {
+  model: string;
+  backend: string;
+  steps: (ScoredConcept & { cosineToPrevious: number | null })[];
+  stopped: "steps" | "degenerate" | "exhausted";
+  timings: Timings;
+}
