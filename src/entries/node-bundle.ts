@@ -5,16 +5,11 @@ import type { BundleSource } from "../api/app.ts";
 import { exportOnnx } from "../lvm/onnx/export.ts";
 import { quantizeTensors } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
-import { committedLengths, FILES } from "../store/format.ts";
+import { BUNDLE_FILES, type BundleFile, committedLengths, FILES } from "../store/format.ts";
 import { readManifest } from "../store/fs-store.ts";
 
-const STORE_FILES: Record<string, keyof typeof FILES> = {
-  "documents.jsonl": "documents",
-  "texts.bin": "texts",
-  "rows.bin": "rows",
-  "vectors-i8.bin": "int8",
-  "scales.bin": "scales",
-};
+/** Bundle name -> the store file it carries. */
+const BY_BUNDLE_NAME = new Map<string, BundleFile>(Object.entries(BUNDLE_FILES).map(([file, name]) => [name, file as BundleFile]));
 
 function bytes(buf: Buffer, length = buf.length): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + length) as ArrayBuffer;
@@ -28,10 +23,10 @@ export function nodeBundleSource(storeDir: string, modelDirs: () => Map<string, 
   return {
     async storeFile(name) {
       const manifest = await readManifest(storeDir);
-      if (name === "store.json") return JSON.stringify(manifest);
-      const file = STORE_FILES[name];
+      const file = BY_BUNDLE_NAME.get(name);
       if (!file) return undefined;
-      const length = committedLengths(manifest)[file as Exclude<keyof typeof FILES, "manifest">];
+      if (file === "manifest") return JSON.stringify(manifest);
+      const length = committedLengths(manifest)[file];
       const buf = await readFile(join(storeDir, FILES[file]));
       return file === "documents" ? buf.subarray(0, length).toString("utf8") : bytes(buf, length);
     },

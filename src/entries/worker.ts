@@ -17,6 +17,7 @@ import type { ModelManifest } from "../lvm/model-format.ts";
 import { loadModelFromBytes } from "../lvm/reference.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
+import { BUNDLE_FILES, type BundleFile } from "../store/format.ts";
 
 interface Env {
   DB?: Parameters<typeof openD1Metrics>[0];
@@ -43,14 +44,9 @@ async function build(env: Env): Promise<Instance> {
   addBaselines(models, store.dim, store.encoder.id);
   const metrics = env.DB ? await openD1Metrics(env.DB, { flushIntervalMs: 0 }) : undefined;
   // The page's in-browser mode downloads the same bundled bytes the Worker serves from.
-  const storeBytes: Record<string, ArrayBuffer | string> = {
-    "store.json": storeFiles.manifest,
-    "documents.jsonl": storeFiles.documents,
-    "texts.bin": storeFiles.texts,
-    "rows.bin": storeFiles.rows,
-    "vectors-i8.bin": storeFiles.int8,
-    "scales.bin": storeFiles.scales,
-  };
+  const storeBytes: Record<string, ArrayBuffer | string> = Object.fromEntries(
+    Object.entries(BUNDLE_FILES).map(([file, name]) => [name, storeFiles[file as BundleFile]]),
+  );
   const bundle: BundleSource = {
     storeFile: async (name) => storeBytes[name],
     modelFile: async (name, file) => {
