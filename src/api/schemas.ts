@@ -26,13 +26,11 @@ export const searchRequest = z
 // Vectors are checked by one plain loop below (zod per element costs as much as the search itself); vector
 // items accept null at parse time only so that a NaN/Infinity (null in JSON) is reported at its exact index.
 // Typed as number[]: the superRefine on the context array below guarantees it before a handler runs.
-const looseVector = z
-  .array(z.unknown())
-  .openapi({
-    description: "a vector of finite numbers, the store's dim",
-    type: "array",
-    items: { type: "number" },
-  }) as unknown as z.ZodArray<z.ZodNumber>;
+const looseVector = z.array(z.unknown()).openapi({
+  description: "a vector of finite numbers, the store's dim",
+  type: "array",
+  items: { type: "number" },
+}) as unknown as z.ZodArray<z.ZodNumber>;
 const storedConcept = z
   .object({ row: z.number().int().min(0).openapi({ description: "a stored concept's row (GET /v1/concepts/{row})" }) })
   .strict()
