@@ -10,8 +10,12 @@
  *   scales.f32      count float32: vectors.f32[r] ~= vectors.i8[r] * scales.f32[r]
  *
  * Every file loads with one read; no per-row parsing. Bytes past the manifest's lengths are an
- * interrupted append and are discarded on open.
+ * interrupted append and are discarded on open. store.json and each documents.jsonl line are checked
+ * against the zod schemas below (errors name the file, line and field).
  */
+import { z } from "zod";
+import { nonEmptyString, nonNegativeInt, parseJsonFile, positiveInt } from "../validate/parse-file.ts";
+
 export const STORE_FORMAT = "lvm-edge-store";
 export const STORE_VERSION = 1;
 export const ROW_FIELDS = 4;
@@ -43,32 +47,32 @@ export const BUNDLE_FILES = {
 export type BundleFile = keyof typeof BUNDLE_FILES;
 export type BundleFileName = (typeof BUNDLE_FILES)[BundleFile];
 
-export interface EncoderRef {
-  id: string;
-  dim: number;
-}
-
-export interface StoreManifest {
-  format: typeof STORE_FORMAT;
-  version: number;
-  encoder: EncoderRef;
+/** store.json, validated on load (parseManifest). */
+export const StoreManifestSchema = z.object({
+  format: z.literal(STORE_FORMAT, { error: `expected "${STORE_FORMAT}" (not a concept store)` }),
+  version: z.literal(STORE_VERSION, { error: `expected store version ${STORE_VERSION} (the only one this build reads)` }),
+  encoder: z.object({ id: nonEmptyString(), dim: positiveInt() }),
   /** Committed concepts (rows). */
-  count: number;
+  count: nonNegativeInt(),
   /** Committed documents. */
-  documents: number;
+  documents: nonNegativeInt(),
   /** Committed byte lengths of the two variable-length files. */
-  textBytes: number;
-  documentBytes: number;
-  updatedAt: string;
-}
+  textBytes: nonNegativeInt(),
+  documentBytes: nonNegativeInt(),
+  updatedAt: z.string(),
+});
 
-export interface DocumentEntry {
-  id: string;
-  title: string;
-  /** First row of this document; its rows are contiguous, in document order. */
-  first: number;
-  count: number;
-}
+/** One line of documents.jsonl; its rows are first..first+count-1, contiguous, in document order. */
+export const DocumentEntrySchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  first: nonNegativeInt(),
+  count: nonNegativeInt(),
+});
+
+export type StoreManifest = z.infer<typeof StoreManifestSchema>;
+export type EncoderRef = StoreManifest["encoder"];
+export type DocumentEntry = z.infer<typeof DocumentEntrySchema>;
 
 /** Byte length each file must have for a manifest. */
 export function committedLengths(m: StoreManifest): Record<Exclude<keyof typeof FILES, "manifest">, number> {
@@ -86,26 +90,9 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
+/** store.json text → manifest; `where` names the file in errors ("store.json: count: expected ..."). */
 export function parseManifest(json: string, where: string): StoreManifest {
-  let m: Partial<StoreManifest>;
-  try {
-    m = JSON.parse(json);
-  } catch (error) {
-    throw new StoreError(`${where}: not valid JSON (${(error as Error).message})`);
-  }
-  if (m.format !== STORE_FORMAT)
-    throw new StoreError(`${where}: not a concept store (format is ${JSON.stringify(m.format)}, expected "${STORE_FORMAT}")`);
-  if (m.version !== STORE_VERSION)
-    throw new StoreError(`${where}: store version ${m.version} is not supported (expected ${STORE_VERSION})`);
-  const e = m.encoder;
-  if (!e || typeof e.id !== "string" || !Number.isInteger(e.dim) || e.dim <= 0) {
-    throw new StoreError(`${where}: field 'encoder' must be {id: string, dim: positive integer}`);
-  }
-  for (const field of ["count", "documents", "textBytes", "documentBytes"] as const) {
-    if (!Number.isInteger(m[field]) || (m[field] as number) < 0)
-      throw new StoreError(`${where}: field '${field}' must be a non-negative integer`);
-  }
-  return m as StoreManifest;
+  return parseJsonFile(StoreManifestSchema, json, where, (m) => new StoreError(m));
 }
 
 /** Refuses a store/encoder pairing whose vectors would not be comparable. */
@@ -124,11 +111,5 @@ export function parseDocuments(text: string, where: string): DocumentEntry[] {
   return text
     .trimEnd()
     .split("\n")
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as DocumentEntry;
-      } catch {
-        throw new StoreError(`${where}:${i + 1}: not valid JSON`);
-      }
-    });
+    .map((line, i) => parseJsonFile(DocumentEntrySchema, line, { file: where, line: i + 1 }, (m) => new StoreError(m)));
 }
