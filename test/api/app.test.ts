@@ -130,6 +130,16 @@ describe("HTTP API", () => {
     expect(body.timings).toMatchObject({ lvmMs: expect.any(Number), searchMs: expect.any(Number), totalMs: expect.any(Number) });
   });
 
+  it("POST /v1/next takes stored concepts as {row}: the same results as their vectors, never a context row", async () => {
+    const byRow = await (
+      await post("/v1/next", { context: [200, 201, 202, 203, 204].map((row) => ({ row })), k: 5, model: "copy-last" })
+    ).json();
+    const byVector = await (await post("/v1/next", { context: contextRows(200), k: 5, model: "copy-last" })).json();
+    expect(byRow.results.map((r: { row: number }) => r.row)).toEqual(byVector.results.map((r: { row: number }) => r.row));
+    const chain = await (await post("/v1/generate", { context: [{ row: 300 }, { row: 301 }], steps: 3, model: "copy-last" })).json();
+    expect(chain.steps.map((s: { row: number }) => s.row)).not.toContain(301);
+  });
+
   it("POST /v1/next runs the default model on mixed text and vector context, and pads a short context", async () => {
     const res = await post("/v1/next", { context: [store.text(10), Array.from(store.vector(11))], k: 3 });
     expect(res.status).toBe(200);
@@ -187,6 +197,11 @@ describe("HTTP API", () => {
     ["/v1/next", { context: ["fine"], model: "nope" }, 404, "unknown_model", "model"],
     ["/v1/next", { context: ["fine"], k: 0 }, 400, "invalid_request", "k"],
     ["/v1/generate", { context: ["fine"], steps: 500 }, 400, "invalid_request", "steps"],
+    ["/v1/next", { context: [{ row: -1 }] }, 400, "invalid_request", "context.0.row"],
+    ["/v1/next", { context: [{ row: 1.5 }] }, 400, "invalid_request", "context.0.row"],
+    ["/v1/next", { context: ["fine", { row: 10_000_000 }] }, 404, "unknown_concept", "context.1.row"],
+    ["/v1/generate", { context: [{ row: 6399 }] }, 404, "unknown_concept", "context.0.row"],
+    ["/v1/next", { context: ["fine", 5] }, 400, "invalid_request", "context.1"],
   ])("%s → %i %s (%s)", async (path, body, status, code, field) => {
     const res = await post(path, body);
     expect(res.status).toBe(status);
