@@ -1,5 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { removeTempFiles, writeFilesAtomic } from "../fs/atomic-write-node.ts";
+import { acquireWriteLock } from "../fs/write-lock-node.ts";
 import { isQuantized, QUANT_SCHEME, quantizeTensors } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -27,10 +29,13 @@ Options:
     const { entries, bytes } = quantizeTensors(model.tensors);
     const quantized = { ...manifest, quantization: { scheme: QUANT_SCHEME, source: modelDir }, tensors: entries };
     await mkdir(out, { recursive: true });
-    await writeFile(join(out, "weights.bin.tmp"), bytes);
-    await writeFile(join(out, "model.json.tmp"), `${JSON.stringify(quantized, null, 1)}\n`);
-    await rename(join(out, "weights.bin.tmp"), join(out, "weights.bin"));
-    await rename(join(out, "model.json.tmp"), join(out, "model.json"));
+    // One writer per model directory; model.json is renamed last, so it never describes other weights.
+    await using _lock = await acquireWriteLock(out, { command: "lvm quantize" });
+    await removeTempFiles(out);
+    await writeFilesAtomic(out, [
+      { name: "weights.bin", data: bytes },
+      { name: "model.json", data: `${JSON.stringify(quantized, null, 1)}\n` },
+    ]);
     const before = (await readFile(join(modelDir, "weights.bin"))).length;
     console.log(
       `wrote ${out}: weights ${(bytes.length / 1e6).toFixed(2)} MB INT8 vs ${(before / 1e6).toFixed(2)} MB float32 (${(100 * (1 - bytes.length / before)).toFixed(1)}% smaller)`,

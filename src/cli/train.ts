@@ -1,3 +1,7 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { removeTempFiles } from "../fs/atomic-write-node.ts";
+import { acquireWriteLock } from "../fs/write-lock-node.ts";
 import { PRESETS, type Preset } from "../lvm/architectures.ts";
 import { parseLossWeights } from "../train/losses.ts";
 import { DEFAULT_BLEND_GRID, type TrainOptions } from "../train/options.ts";
@@ -112,6 +116,10 @@ Options:
       maxValWindows: intOption(values["max-val"], "max-val", 0, 0),
       blendGrid: DEFAULT_BLEND_GRID,
     };
+    // One writer per model directory: a second train (or a quantize) into the same --out is refused.
+    await mkdir(values.out, { recursive: true });
+    await using _lock = await acquireWriteLock(values.out, { command: "lvm train" });
+    for (const dir of [values.out, join(values.out, "checkpoint"), join(values.out, "checkpoint", "last")]) await removeTempFiles(dir);
     let progress: ReturnType<typeof createProgress> | null = null;
     let progressEpoch = -1;
     const result = await train(

@@ -1,9 +1,10 @@
 // The training checkpoint in `<out>/checkpoint/`: `last/` (the model after the latest epoch, written by
 // writeModel), `optimizer.bin` + `optimizer.json` (Adam's moments: float32 data and [{name, shape}]) and
 // `state.json` (CheckpointState). Written every epoch, removed when training ends.
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic, writeFilesAtomic } from "../fs/atomic-write-node.ts";
 import type { ModelManifest, TensorMap } from "../lvm/model-format.ts";
 import { readModel, writeModel } from "../lvm/read-model.ts";
 import type { TrainOptions } from "./options.ts";
@@ -32,10 +33,10 @@ async function saveOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void
     data.set(w.tensor.dataSync() as Float32Array, o);
     o += w.tensor.size;
   }
-  await writeFile(join(dir, "optimizer.bin.tmp"), new Uint8Array(data.buffer));
-  await writeFile(join(dir, "optimizer.json.tmp"), JSON.stringify(meta));
-  await rename(join(dir, "optimizer.bin.tmp"), join(dir, "optimizer.bin"));
-  await rename(join(dir, "optimizer.json.tmp"), join(dir, "optimizer.json"));
+  await writeFilesAtomic(dir, [
+    { name: "optimizer.bin", data: new Uint8Array(data.buffer) },
+    { name: "optimizer.json", data: JSON.stringify(meta) },
+  ]);
 }
 
 export async function loadOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
@@ -82,13 +83,12 @@ export async function saveCheckpoint(
   await mkdir(ckpt, { recursive: true });
   await writeModel(join(ckpt, "last"), manifest, tensors);
   await saveOptimizer(ckpt, optimizer);
-  await writeFile(join(ckpt, "state.json.tmp"), JSON.stringify(state));
-  await rename(join(ckpt, "state.json.tmp"), join(ckpt, "state.json"));
+  await writeFileAtomic(join(ckpt, "state.json"), JSON.stringify(state));
 }
 
 /** Marks the run finished (a kill before the removal makes --resume say so) and removes the checkpoint. */
 export async function removeCheckpoint(out: string, state: CheckpointState): Promise<void> {
   const ckpt = checkpointDir(out);
-  await writeFile(join(ckpt, "state.json"), JSON.stringify(state));
+  await writeFileAtomic(join(ckpt, "state.json"), JSON.stringify(state));
   await rm(ckpt, { recursive: true, force: true });
 }

@@ -1,8 +1,14 @@
 // Issue 13: two `lvm ingest` runs on one store at once must not corrupt it; one of them refuses, naming the other.
+// Every command that writes a store or a model directory takes the same lock.
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MINI_CORPUS, MINI_VECTORS, tempDir } from "../helpers.ts";
+import { acquireWriteLock } from "../../src/fs/write-lock-node.ts";
+import { buildMiniStore, MINI_CORPUS, MINI_VECTORS, tempDir } from "../helpers.ts";
 import { assertMiniStoreWhole, lvmRun, MINI_CONCEPTS } from "./mini.ts";
+
+const REFUSED = (command: string) =>
+  new RegExp(`is being written by pid ${process.pid} \\(${command}\\) on [^ ]+ since \\d{4}-\\d\\d-\\d\\dT`);
 
 describe("two concurrent ingests on one store", () => {
   it("one refuses with the holder's pid, and every stored row's text and vector belong together", async () => {
@@ -25,5 +31,27 @@ describe("two concurrent ingests on one store", () => {
       await assertMiniStoreWhole(store, MINI_CONCEPTS);
     }
     expect(refusals).toBe(1);
+  });
+
+  it("index build and train refuse a directory another writer holds (quantize: test/reliability/kill.test.ts)", async () => {
+    await using dir = await tempDir();
+    const store = await buildMiniStore(join(dir.path, "store"));
+    const model = join(dir.path, "model");
+    await mkdir(model);
+    const storeLock = await acquireWriteLock(store, { command: "test ingest" });
+    const modelLock = await acquireWriteLock(model, { command: "test train" });
+    try {
+      const [index, train] = await Promise.all([
+        lvmRun(["index", "build", "--store", store]),
+        lvmRun(["train", "--store", store, "--out", model, "--epochs", "1", "--max-windows", "256", "--batch", "64"]),
+      ]);
+      expect(index.code).toBe(1);
+      expect(index.stderr).toMatch(REFUSED("test ingest"));
+      expect(train.code).toBe(1);
+      expect(train.stderr).toMatch(REFUSED("test train"));
+    } finally {
+      await storeLock.release();
+      await modelLock.release();
+    }
   });
 });
