@@ -4,7 +4,12 @@
  *   {"id": "doc-1", "title": "Notes", "text": "para one...\n\npara two..."}
  * `text` is split into paragraphs on blank lines (lines inside a paragraph are joined), or on single
  * newlines when it has no blank line. Units are paragraphs, or groups of N sentences within a paragraph.
+ * Each line is checked against CorpusLineSchema; errors name the line and the field.
  */
+import { z } from "zod";
+import { describeIssue } from "../validate/parse-file.ts";
+
+const ID_EXPECTED = "expected a non-empty string or a number";
 export type Unit = { kind: "paragraph" } | { kind: "sentences"; n: number };
 
 export interface CorpusDocument {
@@ -46,7 +51,18 @@ export function splitText(text: string): string[] {
   return blocks.map((b) => b.trim()).filter((b) => b.length > 0);
 }
 
-/** Parses one non-blank corpus line; throws CorpusLineError naming the line and the field. */
+/** One corpus line (either shape); `paragraphs` items are trimmed and must not be empty. */
+export const CorpusLineSchema = z.object(
+  {
+    id: z.union([z.string().min(1, { error: ID_EXPECTED }), z.number().finite()], { error: ID_EXPECTED }),
+    title: z.string().optional(),
+    paragraphs: z.array(z.string().trim().min(1, { error: "expected a non-empty string" })).optional(),
+    text: z.string().optional(),
+  },
+  { error: 'expected a JSON object {"id", "title", "paragraphs": [string]} or {"id", "title", "text": string}' },
+);
+
+/** Parses one non-blank corpus line; throws CorpusLineError naming the line and the field ("line 9: paragraphs.1: ..."). */
 export function parseCorpusLine(line: string, lineNumber: number, unit: Unit): CorpusDocument {
   let value: unknown;
   try {
@@ -54,43 +70,17 @@ export function parseCorpusLine(line: string, lineNumber: number, unit: Unit): C
   } catch (error) {
     throw new CorpusLineError(lineNumber, `not valid JSON (${(error as Error).message})`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CorpusLineError(
-      lineNumber,
-      'expected a JSON object {"id", "title", "paragraphs": [string]} or {"id", "title", "text": string}',
-    );
+  const parsed = CorpusLineSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) {
+    const { field, message } = describeIssue(parsed.error);
+    throw new CorpusLineError(lineNumber, field ? `${field}: ${message}` : message);
   }
-  const record = value as Record<string, unknown>;
-  const { id, title } = record;
-  if (!((typeof id === "string" && id.length > 0) || (typeof id === "number" && Number.isFinite(id)))) {
-    throw new CorpusLineError(lineNumber, `field "id" must be a non-empty string or a number, got ${describe(id)}`);
-  }
-  if (title !== undefined && typeof title !== "string")
-    throw new CorpusLineError(lineNumber, `field "title" must be a string, got ${describe(title)}`);
+  const { id, title, text } = parsed.data;
   let paragraphs: string[];
-  if (record.paragraphs !== undefined) {
-    if (!Array.isArray(record.paragraphs))
-      throw new CorpusLineError(lineNumber, `field "paragraphs" must be an array of strings, got ${describe(record.paragraphs)}`);
-    paragraphs = record.paragraphs.map((p, i) => {
-      if (typeof p !== "string") throw new CorpusLineError(lineNumber, `field "paragraphs" item ${i} must be a string, got ${describe(p)}`);
-      if (p.trim().length === 0) throw new CorpusLineError(lineNumber, `field "paragraphs" item ${i} is empty`);
-      return p.trim();
-    });
-  } else if (record.text !== undefined) {
-    if (typeof record.text !== "string")
-      throw new CorpusLineError(lineNumber, `field "text" must be a string, got ${describe(record.text)}`);
-    paragraphs = splitText(record.text);
-  } else {
-    throw new CorpusLineError(lineNumber, 'missing field "paragraphs" (array of strings) or "text" (string)');
-  }
+  if (parsed.data.paragraphs !== undefined) paragraphs = parsed.data.paragraphs;
+  else if (text !== undefined) paragraphs = splitText(text);
+  else throw new CorpusLineError(lineNumber, 'missing field "paragraphs" (array of strings) or "text" (string)');
   const units = unit.kind === "paragraph" ? paragraphs : paragraphs.flatMap((p) => sentenceGroups(p, unit.n));
   if (units.length === 0) throw new CorpusLineError(lineNumber, "document has no text");
   return { id: String(id), title: title ?? String(id), units };
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing (field missing)";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? `a string "${value.slice(0, 20)}"` : `${typeof value} ${JSON.stringify(value)?.slice(0, 20)}`;
 }

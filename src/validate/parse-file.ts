@@ -16,7 +16,8 @@ type MakeError = (message: string) => Error;
 export function describeIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
   const field = issue.path.map(String).join(".");
-  const input = (issue as { input?: unknown }).input;
+  // A failed union reports the input on its branches' issues only.
+  const input = issue.code === "invalid_union" ? issue.errors[0]?.[0]?.input : issue.input;
   const got = input === undefined ? "got nothing (field missing)" : `got ${show(input)}`;
   return { field, message: `${expected(issue)}, ${got}` };
 }

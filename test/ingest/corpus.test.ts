@@ -26,11 +26,13 @@ describe("parseCorpusLine", () => {
   it.each([
     ["{not json", /line 9: not valid JSON/],
     ["[1,2]", /line 9: expected a JSON object/],
-    ['{"title":"T","paragraphs":["a"]}', /line 9: field "id" must be a non-empty string or a number, got nothing \(field missing\)/],
-    ['{"id":"x","title":3,"paragraphs":["a"]}', /line 9: field "title" must be a string, got number 3/],
-    ['{"id":"x","paragraphs":"abc"}', /line 9: field "paragraphs" must be an array of strings/],
-    ['{"id":"x","paragraphs":["a",5]}', /line 9: field "paragraphs" item 1 must be a string, got number 5/],
-    ['{"id":"x","paragraphs":["a","  "]}', /line 9: field "paragraphs" item 1 is empty/],
+    ['{"title":"T","paragraphs":["a"]}', /^line 9: id: expected a non-empty string or a number, got nothing \(field missing\)$/],
+    ['{"id":"","paragraphs":["a"]}', /^line 9: id: expected a non-empty string or a number, got ""$/],
+    ['{"id":"x","title":3,"paragraphs":["a"]}', /^line 9: title: expected a string, got 3$/],
+    ['{"id":"x","paragraphs":"abc"}', /^line 9: paragraphs: expected an array, got "abc"$/],
+    ['{"id":"x","paragraphs":["a",5]}', /^line 9: paragraphs\.1: expected a string, got 5$/],
+    ['{"id":"x","paragraphs":["a","  "]}', /^line 9: paragraphs\.1: expected a non-empty string, got ""$/],
+    ['{"id":"x","text":["a"]}', /^line 9: text: expected a string, got an array of 1$/],
     ['{"id":"x","title":"T"}', /line 9: missing field "paragraphs" \(array of strings\) or "text" \(string\)/],
     ['{"id":"x","text":"   "}', /line 9: document has no text/],
   ])("names the line and the field: %s", (line, message) => {
