@@ -6,52 +6,37 @@ export interface Progress {
   stop(): void;
 }
 
-/** A bar with rate and ETA on a terminal; otherwise a plain line at most every `intervalMs`. */
+/**
+ * A cli-progress bar with rate and ETA. On a terminal it redraws in place; otherwise (a log file, a pipe)
+ * cli-progress writes the same figures as one line every `intervalMs` (its noTTYOutput mode, driven by a
+ * timer: a caller in a long synchronous loop must yield to the event loop now and then) and once at the end.
+ */
 export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr, intervalMs = 2000): Progress {
-  if (stream.isTTY) {
-    const bar = new SingleBar({
-      stream,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}{fields}`,
-      etaBuffer: 50,
-    });
-    const start = Date.now();
-    let started = false;
-    return {
-      update(done, total, fields) {
-        if (!started) {
-          bar.start(total, 0, { rate: "0", fields: "" });
-          started = true;
-        }
-        bar.setTotal(total);
-        bar.update(done, { rate: (done / Math.max((Date.now() - start) / 1000, 1e-3)).toFixed(0), fields: formatFields(fields) });
-      },
-      stop: () => bar.stop(),
-    };
-  }
+  const tty = stream.isTTY === true;
+  const counts = "{percentage}% | {value}/{total} | {rate}/s | ETA {eta_formatted}{fields}";
+  const bar = new SingleBar({
+    stream,
+    format: tty ? `${label} [{bar}] ${counts}` : `${label}: ${counts}`,
+    etaBuffer: 50,
+    noTTYOutput: true,
+    notTTYSchedule: intervalMs,
+    // Off a terminal the final line is already written; clearing would only add an empty line.
+    clearOnComplete: !tty,
+  });
   const start = Date.now();
-  let last = 0;
-  let latestFields: Record<string, string> | undefined;
-  const line = (done: number, total: number) => {
-    const seconds = (Date.now() - start) / 1000;
-    const rate = done / Math.max(seconds, 1e-3);
-    const eta = rate > 0 ? (total - done) / rate : Number.NaN;
-    stream.write(
-      `${label}: ${done}/${total} (${((100 * done) / Math.max(total, 1)).toFixed(1)}%), ${rate.toFixed(0)}/s, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)}s` : "?"}${formatFields(latestFields)}\n`,
-    );
-  };
-  let latest: [number, number] = [0, 0];
+  let started = false;
   return {
     update(done, total, fields) {
-      latest = [done, total];
-      latestFields = fields;
-      if (Date.now() - last >= intervalMs || done === total) {
-        last = Date.now();
-        line(done, total);
+      const seconds = (Date.now() - start) / 1000;
+      const payload = { rate: seconds < 0.5 ? "-" : (done / seconds).toFixed(0), fields: formatFields(fields) };
+      if (!started) {
+        bar.start(total, done, payload);
+        started = true;
       }
+      bar.setTotal(total);
+      bar.update(done, payload);
     },
-    stop() {
-      if (Date.now() - last > 0 && latest[0] !== latest[1]) line(...latest);
-    },
+    stop: () => bar.stop(),
   };
 }
 

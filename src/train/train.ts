@@ -143,6 +143,8 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
           lr,
           valR5: st.history.length ? st.history[st.history.length - 1].valR5 : null,
         });
+        // Let timers (the CLI's progress lines off a terminal) and signals through between steps.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       const trainSeconds = (Date.now() - started) / 1000;
       const val = validate(params, config, store, index, valTargets);
