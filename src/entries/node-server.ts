@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { createApp } from "../api/app.ts";
+import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
@@ -13,6 +14,7 @@ import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { loadModels, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
+import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
 import { nodeBundleSource } from "./node-bundle.ts";
@@ -32,10 +34,41 @@ export interface ServerOptions {
   adminKey?: string;
 }
 
+/** One commit of the store with its indexes: every request is answered from one snapshot. */
+interface Snapshot {
+  store: ConceptStore;
+  exactIndex: VectorIndex;
+  approximateIndex?: VectorIndex & { dispose?(): void };
+  dispose(): void;
+}
+
+async function openSnapshot(core: WasmCore, storeDir: string): Promise<Snapshot> {
+  const store = await readStore(storeDir);
+  let exactIndex: VectorIndex & { dispose?(): void };
+  try {
+    exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
+  } catch (error) {
+    console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
+    exactIndex = referenceIndex(store.vectors, store.dim);
+  }
+  // The store's HNSW index (lvm index build), unless a request asks for `exact`; a bad or outdated file only warns.
+  const approximateIndex = await loadStoreIndex(core, store, storeDir);
+  return {
+    store,
+    exactIndex,
+    approximateIndex,
+    dispose: () => {
+      exactIndex.dispose?.();
+      approximateIndex?.dispose();
+    },
+  };
+}
+
 export async function startServer(options: ServerOptions) {
   const storeDir = options.store ?? (await ensureDemoStore());
-  const store = await readStore(storeDir);
-  const entry = encoderEntry(store.encoder.id);
+  const core = await loadCore();
+  const first = await openSnapshot(core, storeDir);
+  const entry = encoderEntry(first.store.encoder.id);
   // Loaded in the background so the port opens at once; text requests wait for it.
   let loading: Promise<Encoder> | undefined;
   const encoder = () => {
@@ -44,45 +77,56 @@ export async function startServer(options: ServerOptions) {
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
 
-  const core = await loadCore();
-  let exactIndex: VectorIndex;
-  try {
-    exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
-  } catch (error) {
-    console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
-    exactIndex = referenceIndex(store.vectors, store.dim);
-  }
-  // The store's HNSW index (lvm index build), unless a request asks for `exact`; a bad file only warns.
-  const approximateIndex = await loadStoreIndex(core, store, storeDir);
   const models = new ModelRegistry();
   const roots = [SHIPPED_MODELS_DIR, ...(options.modelRoots ?? [])];
-  const reloadModels = async () => {
-    await loadModels(models, core, roots, store.encoder, { precision: options.precision, preferred: options.model });
-  };
-  await reloadModels();
   const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
-
   const bundle = nodeBundleSource(storeDir, () => new Map(models.list().flatMap((m) => (m.dir ? [[m.name, m.dir]] : []))));
   const publicDir = fileURLToPath(new URL("../../public/", import.meta.url));
   const ortDir = fileURLToPath(new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url));
-  const app = createApp({
-    store,
-    exactIndex,
-    approximateIndex,
-    encoder,
-    models,
-    metrics,
-    adminKey: options.adminKey,
-    reloadModels,
-    runtime: "node",
-    bundle,
-    // The web page (public/, built by npm run build) and onnxruntime-web for its WebGPU path: no CDN.
-    extend: (a) => {
-      a.use("/ort/*", serveStatic({ root: ortDir, rewriteRequestPath: (p) => p.replace(/^\/ort\//, "") }));
-      a.use("/*", serveStatic({ root: publicDir }));
-    },
-  });
-  const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host });
+
+  // The app is built per store snapshot; POST /v1/admin/reload swaps in an app over the store's latest commit
+  // (an ingest may have committed meanwhile: readers take no lock, the manifest is the commit point). Requests
+  // in flight finish on the snapshot they started on, which is disposed after the last of them.
+  let current: { snapshot: Snapshot; app: ReturnType<typeof createApp>; inFlight: number; retired: boolean };
+  const reload = async () => {
+    const next = await openSnapshot(core, storeDir);
+    await loadModels(models, core, roots, next.store.encoder, { precision: options.precision, preferred: options.model });
+    const old = current;
+    current = { snapshot: next, app: appFor(next), inFlight: 0, retired: false };
+    old.retired = true;
+    if (old.inFlight === 0) old.snapshot.dispose();
+  };
+  const appFor = (snapshot: Snapshot) =>
+    createApp({
+      store: snapshot.store,
+      exactIndex: snapshot.exactIndex,
+      approximateIndex: snapshot.approximateIndex,
+      encoder,
+      models,
+      metrics,
+      adminKey: options.adminKey,
+      reloadModels: reload,
+      runtime: "node",
+      bundle,
+      // The web page (public/, built by npm run build) and onnxruntime-web for its WebGPU path: no CDN.
+      extend: (a) => {
+        a.use("/ort/*", serveStatic({ root: ortDir, rewriteRequestPath: (p) => p.replace(/^\/ort\//, "") }));
+        a.use("/*", serveStatic({ root: publicDir }));
+      },
+    });
+  await loadModels(models, core, roots, first.store.encoder, { precision: options.precision, preferred: options.model });
+  current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
+  const fetch = async (request: Request, env: unknown) => {
+    const serving = current;
+    serving.inFlight++;
+    try {
+      return await serving.app.fetch(request, env);
+    } finally {
+      if (--serving.inFlight === 0 && serving.retired) serving.snapshot.dispose();
+    }
+  };
+
+  const server = serve({ fetch, port: options.port, hostname: options.host });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   server.on("close", () => void metrics?.close());
   // Buffered metrics rows are written before the process goes (the flush timer alone would lose up to 1 s).
@@ -92,6 +136,7 @@ export async function startServer(options: ServerOptions) {
       void (metrics?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     });
   }
+  const { store, exactIndex, approximateIndex } = first;
   console.log(
     `lvm-edge listening on ${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}, index ${approximateIndex?.kind ?? exactIndex.kind}; ` +
       `models: ${models
