@@ -40,6 +40,35 @@ export interface CoreExports {
   ): number;
   rowSumsI8(vectors: number, count: number, dim: number, out: number): void;
   selectTopK(scores: number, count: number, k: number, outRows: number, outScores: number): number;
+  /** Packed, register-blocked INT8 dense layer (wasm/assembly/packed.ts): i16 activations, packI8 weights. */
+  packedI8Bytes(outDim: number, inDim: number): number;
+  packI8(wq: number, outDim: number, inDim: number, packed: number): void;
+  quantizeRowsI16(x: number, rows: number, n: number, q: number, scales: number): void;
+  linearI8Packed(
+    xq: number,
+    xs: number,
+    packed: number,
+    ws: number,
+    bias: number,
+    y: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
+  /** core-relaxed.wasm only (wasm/assembly/packed-relaxed.ts): u7 activations, packI8U7 weights (+ wsum64). */
+  packedI8U7Bytes?(outDim: number, inDim: number): number;
+  packI8U7?(wq: number, outDim: number, inDim: number, packed: number): void;
+  linearI8U7Packed?(
+    xq: number,
+    xs: number,
+    packed: number,
+    ws: number,
+    bias: number,
+    y: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
   /** core-relaxed.wasm only (wasm/assembly/relaxed.ts). */
   quantizeRowsU7?(x: number, rows: number, n: number, q: number, scales: number): void;
   linearI8U7?(

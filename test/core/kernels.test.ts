@@ -37,6 +37,76 @@ function linearOutIn(x: Float32Array, w: Float32Array, b: Float32Array | null, r
   return y;
 }
 
+const PACKED_SHAPES: [number, number, number][] = [
+  [1, 16, 4],
+  [1, 32, 24],
+  [2, 20, 7],
+  [3, 48, 9],
+  [4, 16, 8],
+  [4, 36, 16],
+  [5, 64, 13],
+  [7, 32, 17],
+  [9, 12, 40],
+  [32, 512, 96],
+];
+
+interface Int8Case {
+  /** Activation codes as the kernel sees them after removing any shift (-127..127, or -63..63 for u7). */
+  xq: Int16Array;
+  wq: Int8Array;
+  xs: Float32Array;
+  ws: Float32Array;
+  b: Float32Array;
+}
+
+function int8Case(rows: number, inDim: number, outDim: number, seed: number, xLevels = 127): Int8Case {
+  return {
+    xq: Int16Array.from(random(rows * inDim, 50 + seed), (v) => Math.round(v * xLevels)),
+    wq: Int8Array.from(random(outDim * inDim, 51 + seed), (v) => Math.round(v * 127)),
+    xs: random(rows, 52 + seed, 0.01).map(Math.abs),
+    ws: random(outDim, 53 + seed, 0.01).map(Math.abs),
+    b: random(outDim, 54 + seed),
+  };
+}
+
+/** The exact integer dot per output, then the kernels' f32 steps in their order: dot * xs * ws + b. */
+function exactInt8(t: Int8Case, rows: number, inDim: number, outDim: number, withBias: boolean): Float32Array {
+  const y = new Float32Array(rows * outDim);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outDim; o++) {
+      let dot = 0;
+      for (let i = 0; i < inDim; i++) dot += t.xq[r * inDim + i] * t.wq[o * inDim + i];
+      const v = Math.fround(Math.fround(Math.fround(dot) * t.xs[r]) * t.ws[o]);
+      y[r * outDim + o] = withBias ? Math.fround(v + t.b[o]) : v;
+    }
+  }
+  return y;
+}
+
+function linearI8PackedCase(core: WasmCore, rows: number, inDim: number, outDim: number): void {
+  const t = int8Case(rows, inDim, outDim, 0);
+  const xb = core.buffer(rows * inDim * 2);
+  new Int16Array(core.exports.memory.buffer, xb.aligned, rows * inDim).set(t.xq);
+  const packed = core.buffer(core.exports.packedI8Bytes(outDim, inDim));
+  expect(packed.bytes).toBe(Math.ceil(outDim / 8) * 8 * inDim);
+  const [wqb, xsb, wsb, bb, yb] = [
+    core.fromI8(t.wq),
+    core.fromF32(t.xs),
+    core.fromF32(t.ws),
+    core.fromF32(t.b),
+    core.buffer(rows * outDim * 4 + 64),
+  ];
+  core.exports.packI8(wqb.aligned, outDim, inDim, packed.aligned);
+  for (const bias of [bb, null]) {
+    yb.f32().fill(-7);
+    core.exports.linearI8Packed(xb.aligned, xsb.aligned, packed.aligned, wsb.aligned, bias?.aligned ?? 0, yb.aligned, rows, inDim, outDim);
+    expect(Array.from(yb.f32(rows * outDim))).toEqual(Array.from(exactInt8(t, rows, inDim, outDim, bias !== null)));
+    // Nothing written past the output.
+    expect(Array.from(yb.f32().subarray(rows * outDim))).toEqual(new Array(16).fill(-7));
+  }
+  for (const buf of [xb, packed, wqb, xsb, wsb, bb, yb]) buf.free();
+}
+
 describe("core kernels vs TypeScript references", () => {
   it.each([
     [1, 16, 4],
@@ -209,6 +279,32 @@ describe("core kernels vs TypeScript references", () => {
     expect(maxAbsDiff(ob.f32(batch * T * W), expected)).toBeLessThan(1e-5);
   });
 
+  it("quantizeRowsI16 gives quantizeRows' codes as i16", () => {
+    const [rows, n] = [5, 48];
+    const x = random(rows * n, 40);
+    const [xb, q8, s8, q16, s16] = [
+      core.fromF32(x),
+      core.buffer(rows * n),
+      core.buffer(rows * 4),
+      core.buffer(rows * n * 2),
+      core.buffer(rows * 4),
+    ];
+    core.exports.quantizeRows(xb.aligned, rows, n, q8.aligned, s8.aligned);
+    core.exports.quantizeRowsI16(xb.aligned, rows, n, q16.aligned, s16.aligned);
+    expect(Array.from(new Int16Array(core.exports.memory.buffer, q16.aligned, rows * n))).toEqual(Array.from(q8.i8(rows * n)));
+    expect(Array.from(s16.f32(rows))).toEqual(Array.from(s8.f32(rows)));
+    for (const buf of [xb, q8, s8, q16, s16]) buf.free();
+  });
+
+  // Tiles are 4 rows x 8 outputs, then 1 row x 16 / 8 outputs: odd row counts, widths that are not a
+  // multiple of 8 or 16, and inputs a multiple of 4 but not of 16 exercise every tail.
+  it.each(PACKED_SHAPES)(
+    "linearI8Packed rows=%i in=%i out=%i gives exactly the integer dot, scaled in f32 (both builds)",
+    async (rows, inDim, outDim) => {
+      for (const core of [await loadCore("simd"), await loadCore("relaxed")]) linearI8PackedCase(core, rows, inDim, outDim);
+    },
+  );
+
   it("searchI8 keeps the k best INT8 scores for several queries at once", () => {
     const [count, dim, nq, k] = [300, 32, 3, 10];
     const vectors = Int8Array.from(random(count * dim, 24), (v) => Math.round(v * 127));
@@ -314,6 +410,31 @@ describe("relaxed-SIMD kernels (core-relaxed.wasm) vs exact integer arithmetic",
     }
     expect(maxAbsDiff(yb.f32(rows * outDim), expected)).toBeLessThan(1e-4);
     for (const buf of bufs) buf.free();
+  });
+
+  it.each(PACKED_SHAPES)("linearI8U7Packed rows=%i in=%i out=%i gives exactly the integer dot, scaled in f32", (rows, inDim, outDim) => {
+    const t = int8Case(rows, inDim, outDim, 1, 63);
+    const e = relaxed.exports;
+    const xb = relaxed.buffer(rows * inDim);
+    new Uint8Array(e.memory.buffer, xb.aligned, rows * inDim).set(Uint8Array.from(t.xq, (v) => v + 64));
+    const outPad = Math.ceil(outDim / 8) * 8;
+    const packed = relaxed.buffer(e.packedI8U7Bytes!(outDim, inDim));
+    expect(packed.bytes).toBe(outPad * inDim + 4 * outPad);
+    const [wqb, xsb, wsb, bb, yb] = [
+      relaxed.fromI8(t.wq),
+      relaxed.fromF32(t.xs),
+      relaxed.fromF32(t.ws),
+      relaxed.fromF32(t.b),
+      relaxed.buffer(rows * outDim * 4 + 64),
+    ];
+    e.packI8U7!(wqb.aligned, outDim, inDim, packed.aligned);
+    for (const bias of [bb, null]) {
+      yb.f32().fill(-7);
+      e.linearI8U7Packed!(xb.aligned, xsb.aligned, packed.aligned, wsb.aligned, bias?.aligned ?? 0, yb.aligned, rows, inDim, outDim);
+      expect(Array.from(yb.f32(rows * outDim))).toEqual(Array.from(exactInt8(t, rows, inDim, outDim, bias !== null)));
+      expect(Array.from(yb.f32().subarray(rows * outDim))).toEqual(new Array(16).fill(-7));
+    }
+    for (const buf of [xb, packed, wqb, xsb, wsb, bb, yb]) buf.free();
   });
 
   it("scoresI8U7 and selectTopK give every row's exact shifted-back score and the k best", () => {
