@@ -28,7 +28,10 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
   return {
     update(done, total, fields) {
       const seconds = (Date.now() - start) / 1000;
-      const payload = { rate: seconds < 0.5 ? "-" : (done / seconds).toFixed(0), fields: formatFields(fields) };
+      const payload = {
+        rate: seconds < 0.5 && done < total ? "-" : (done / Math.max(seconds, 1e-3)).toFixed(0),
+        fields: formatFields(fields),
+      };
       if (!started) {
         bar.start(total, done, payload);
         started = true;
