@@ -17,6 +17,9 @@
  *   - activations "row": symmetric INT8 per row, s_x = max|row| / 127 (the core's scheme, batch-independent), written
  *     out with ReduceMax/Div/Round/Cast; correct on both runtimes but not fused, so much slower there.
  *   Attention products, LayerNorm, gates, the head's normalisation and the blend stay float32.
+ * f16 (for GPUs): the same graph as f32 computed in float16 (weights, constants and activations), with the
+ *   input cast to float16 at the start and the head's output cast back to float32; the residual, the blend and
+ *   the normalisation run in float32 (on the float32 input), so the output stays float32 [batch, dim].
  */
 import type { ModelConfig, RecurrentConfig, TensorMap, TransformerConfig } from "../model-format.ts";
 import { GraphBuilder } from "./graph.ts";
@@ -31,6 +34,8 @@ export interface OnnxSource {
 
 export interface ExportOptions {
   int8?: boolean;
+  /** Compute in float16 (see the file comment); not with int8. */
+  f16?: boolean;
   /** f32 recurrent layers as unrolled MatMul cells instead of the ONNX GRU/LSTM operators. */
   unrolled?: boolean;
   /**
@@ -166,6 +171,11 @@ class LvmGraph {
   l2Normalize(x: string): string {
     const norm = this.g.op("ReduceL2", [x], { axes: [-1], keepdims: 1 });
     return this.g.op("Div", [x, this.g.op("Max", [norm, this.g.scalar(1e-30)])]);
+  }
+
+  /** `x` cast to the element type `to` (a DataType code). */
+  cast(x: string, to: number): string {
+    return this.g.op("Cast", [x], { to });
   }
 
   /** Splits [.., n * hidden] into n [.., hidden] along the last axis. */
@@ -308,9 +318,13 @@ class LvmGraph {
 export function exportOnnx(model: OnnxSource, options: ExportOptions = {}): Uint8Array {
   const { config } = model;
   const int8 = options.int8 === true;
+  const f16 = options.f16 === true;
+  if (int8 && f16) throw new Error("exportOnnx: int8 and f16 are exclusive");
   const b = new LvmGraph(model.tensors, int8, options.int8Activations ?? "tensor");
   const g = b.g;
-  const contexts = INPUT_NAME;
+  // f16: everything up to the head's output in float16, from a float16 copy of the input.
+  if (f16) g.floatType = DataType.FLOAT16;
+  const contexts = f16 ? b.cast(INPUT_NAME, DataType.FLOAT16) : INPUT_NAME;
   const features =
     config.arch === "transformer"
       ? b.transformer(contexts, config)
@@ -318,7 +332,11 @@ export function exportOnnx(model: OnnxSource, options: ExportOptions = {}): Uint
         ? b.recurrentUnrolled(contexts, config)
         : b.recurrentFused(contexts, config);
   let y = b.dense(features, "head.w", "head.b");
-  const last = config.residual || model.lastWeight !== 0 ? b.lastContext(contexts, config) : "";
+  if (f16) {
+    g.floatType = DataType.FLOAT;
+    y = b.cast(y, DataType.FLOAT);
+  }
+  const last = config.residual || model.lastWeight !== 0 ? b.lastContext(INPUT_NAME, config) : "";
   if (config.residual) y = g.op("Add", [y, last]);
   const w = model.lastWeight;
   if (w === 0) {
@@ -331,10 +349,12 @@ export function exportOnnx(model: OnnxSource, options: ExportOptions = {}): Uint
     const norm = g.op("ReduceL2", [mixed], { axes: [-1], keepdims: 1 });
     g.op("Div", [mixed, g.op("Max", [norm, g.scalar(1e-30)])], {}, OUTPUT_NAME);
   }
+  const precision = int8 ? "int8" : f16 ? "f16" : "f32";
+  const described = { int8: "INT8 weights, dynamic INT8 activations", f16: "float16 compute, float32 input and output", f32: "float32" };
   return g.encode({
-    name: `lvm-${config.arch}${int8 ? "-int8" : ""}`,
-    docString: `lvm-edge ${config.arch} LVM (${int8 ? "INT8 weights, dynamic per-row INT8 activations" : "float32"}): contexts [batch, ${config.context}, ${config.dim}] -> unit next-concept vector [batch, ${config.dim}]`,
-    metadata: { config: JSON.stringify(config), lastWeight: String(w), precision: int8 ? "int8" : "f32" },
+    name: `lvm-${config.arch}${precision === "f32" ? "" : `-${precision}`}`,
+    docString: `lvm-edge ${config.arch} LVM (${described[precision]}): contexts [batch, ${config.context}, ${config.dim}] -> unit next-concept vector [batch, ${config.dim}]`,
+    metadata: { config: JSON.stringify(config), lastWeight: String(w), precision },
     inputs: [{ name: INPUT_NAME, elemType: DataType.FLOAT, shape: ["batch", config.context, config.dim] }],
     outputs: [{ name: OUTPUT_NAME, elemType: DataType.FLOAT, shape: ["batch", config.dim] }],
   });

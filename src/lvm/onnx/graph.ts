@@ -1,4 +1,6 @@
 /** A small ONNX graph builder: named values, initializers and nodes, encoded by proto.ts. */
+
+import { toHalf } from "./half.ts";
 import {
   type AttributeMessage,
   AttributeType,
@@ -37,6 +39,11 @@ export class GraphBuilder {
   readonly initializers: TensorMessage[] = [];
   private readonly names = new Set<string>();
   private counter = 0;
+  /**
+   * The element type f32() and scalar() store: FLOAT, or FLOAT16 (values rounded to half precision) while a
+   * float16 part of a graph is built.
+   */
+  floatType: typeof DataType.FLOAT | typeof DataType.FLOAT16 = DataType.FLOAT;
 
   /** A new unique value name. */
   fresh(prefix: string): string {
@@ -55,14 +62,24 @@ export class GraphBuilder {
 
   tensor(name: string, dataType: DataTypeCode, dims: number[], data: ArrayBufferView): string {
     const n = dims.reduce((a, b) => a * b, 1);
-    const bytesPer = dataType === DataType.FLOAT || dataType === DataType.INT32 ? 4 : dataType === DataType.INT64 ? 8 : 1;
+    const bytesPer =
+      dataType === DataType.FLOAT || dataType === DataType.INT32
+        ? 4
+        : dataType === DataType.INT64
+          ? 8
+          : dataType === DataType.FLOAT16
+            ? 2
+            : 1;
     if (data.byteLength !== n * bytesPer) throw new Error(`initializer ${name}: ${data.byteLength} bytes for dims [${dims}]`);
     this.initializers.push({ name: this.claim(name), dims, dataType, rawData: bytesOf(data) });
     return name;
   }
 
+  /** A float initializer from float32 values, stored as `floatType`. */
   f32(name: string, data: Float32Array, dims: number[] = [data.length]): string {
-    return this.tensor(name, DataType.FLOAT, dims, data);
+    return this.floatType === DataType.FLOAT16
+      ? this.tensor(name, DataType.FLOAT16, dims, toHalf(data))
+      : this.tensor(name, DataType.FLOAT, dims, data);
   }
 
   i8(name: string, data: Int8Array, dims: number[]): string {
@@ -76,10 +93,16 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A float32 scalar constant (dims []). */
+  /** A float scalar constant (dims []), stored as `floatType`. */
   scalar(value: number): string {
     const name = this.fresh("scalar");
-    this.initializers.push({ name, dims: [], dataType: DataType.FLOAT, rawData: bytesOf(new Float32Array([value])) });
+    const half = this.floatType === DataType.FLOAT16;
+    this.initializers.push({
+      name,
+      dims: [],
+      dataType: this.floatType,
+      rawData: bytesOf(half ? toHalf(new Float32Array([value])) : new Float32Array([value])),
+    });
     return name;
   }
 
