@@ -63,9 +63,9 @@ describe.each(["relaxed", "simd"] as const)("on core-%s", (variant) => {
       lvm.dispose();
     });
 
-    it("INT8 stays within cosine 0.99 of the float reference on every row", () => {
-      const batch = 32;
-      const contexts = randomContexts(batch, dim, 99);
+    // Batches 1 and 3 leave rows outside the INT8 kernel's 4-row tiles (5 or 15 context rows, 1 or 3 per step).
+    it.each([1, 3, 32])("INT8 stays within cosine 0.99 of the float reference on every row at batch %i", (batch) => {
+      const contexts = randomContexts(batch, dim, 99 + batch);
       const lvm = new CoreLvm(core, model, "int8");
       const ours = lvm.forward(contexts, batch);
       const ref = forward(model, contexts, batch);

@@ -1,8 +1,10 @@
 /**
  * An LVM running on the WASM core, in f32 or INT8. Weights come from the reference representation
  * (src/lvm/model-format.ts: matrices [in, out], y = x @ W + b) and are packed once into core memory as
- * [out, in] rows (gates concatenated), INT8 with one scale per output row. INT8 layers quantise their
- * input activations per row at run time (dynamic quantisation); everything else stays f32.
+ * [out, in] rows (gates concatenated), INT8 with one scale per output row. INT8 weights are then laid out
+ * once for the register-blocked kernel of the loaded build (packI8U7 on relaxed SIMD, packI8 on plain SIMD:
+ * wasm/assembly/packed*.ts). INT8 layers quantise their input activations per row at run time (dynamic
+ * quantisation: u7 on relaxed SIMD, i16 codes on plain SIMD); everything else stays f32.
  */
 
 import type { CoreBuffer, WasmCore } from "../../core/wasm-core.ts";
@@ -22,11 +24,12 @@ export interface CoreModelSource {
 interface PackedLinear {
   inDim: number;
   outDim: number;
+  /** f32 [out, in], or INT8 packed for the build's kernel (the relaxed layout holds 64 * row sums too). */
   w: CoreBuffer;
   /** INT8 only: one scale per output row. */
   scales?: CoreBuffer;
-  /** INT8 on the relaxed core only: 64 * sum of each weight row (removes the activations' u7 shift). */
-  wsum64?: CoreBuffer;
+  /** INT8 only: which packed kernel `w` is laid out for. */
+  int8Kernel?: "relaxed" | "simd";
   /** Host copy of the bias, to start a recurrent step whose state is zero. */
   biasHost?: Float32Array;
   bias?: CoreBuffer;
@@ -147,12 +150,14 @@ export class CoreLvm {
     let layer: PackedLinear;
     if (this.precision === "int8") {
       const { q, scales } = quantizePerRow(data, outDim, inDim);
-      layer = { inDim, outDim, w: this.core.fromI8(q), scales: this.core.fromF32(scales) };
-      if (this.core.relaxed) {
-        const sums = new Int32Array(outDim);
-        for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) sums[o] += 64 * q[o * inDim + i];
-        layer.wsum64 = this.core.fromI32(sums);
-      }
+      const e = this.core.exports;
+      const rows = this.core.fromI8(q);
+      const relaxed = this.core.relaxed && e.packedI8U7Bytes && e.packI8U7;
+      const w = this.core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
+      if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, w.aligned);
+      else e.packI8(rows.aligned, outDim, inDim, w.aligned);
+      rows.free();
+      layer = { inDim, outDim, w, scales: this.core.fromF32(scales), int8Kernel: relaxed ? "relaxed" : "simd" };
     } else {
       layer = { inDim, outDim, w: this.core.fromF32(data) };
     }
@@ -166,7 +171,7 @@ export class CoreLvm {
   /** Bytes of packed weights in core memory. */
   get weightBytes(): number {
     let n = 0;
-    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0) + (l.wsum64?.bytes ?? 0);
+    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0);
     for (const v of this.vectors.values()) n += v.bytes;
     return n;
   }
@@ -176,25 +181,16 @@ export class CoreLvm {
     const l = this.layers.get(name)!;
     const e = this.core.exports;
     if (l.scales) {
-      const xq = scratch.get("xq", rows * l.inDim);
+      // u7 codes take 1 byte, i16 codes 2.
+      const xq = scratch.get("xq", rows * l.inDim * 2);
       const xs = scratch.get("xs", rows * 4);
-      if (l.wsum64 && e.quantizeRowsU7 && e.linearI8U7) {
-        e.quantizeRowsU7(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-        e.linearI8U7(
-          xq.aligned,
-          xs.aligned,
-          l.w.aligned,
-          l.scales.aligned,
-          l.wsum64.aligned,
-          l.bias?.aligned ?? 0,
-          y.aligned,
-          rows,
-          l.inDim,
-          l.outDim,
-        );
+      const bias = l.bias?.aligned ?? 0;
+      if (l.int8Kernel === "relaxed") {
+        e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
       } else {
-        e.quantizeRows(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-        e.linearI8(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
+        e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
       }
     } else {
       e.linearF32(x.aligned, l.w.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
@@ -317,7 +313,6 @@ export class CoreLvm {
       l.w.free();
       l.scales?.free();
       l.bias?.free();
-      l.wsum64?.free();
     }
     for (const v of this.vectors.values()) v.free();
     this.layers.clear();
