@@ -5,8 +5,6 @@ import type { Command } from "./command.ts";
 const RUN = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
 
 export const benchCommand: Command = {
-  name: "bench",
-  summary: "run the benchmarks (all, or the named sections), each as ratios against a reference in the same run",
   usage: `lvm bench [section ...]      (the same as npm run bench -- [section ...])
 
 Sections: encoder (USE-lite ingest vs @energetic-ai/embeddings), lvm (core INT8/f32 vs onnxruntime-web

@@ -1,8 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
+/** A command's options and run; its name and one-line summary live in main.ts's table (loaded without it). */
 export interface Command {
-  name: string;
-  summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
   allowPositionals?: boolean;

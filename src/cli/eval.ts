@@ -3,8 +3,6 @@ import { markdownReport, replotReport, writeReport } from "../eval/report.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
 export const evalCommand: Command = {
-  name: "eval",
-  summary: "evaluate LVMs on a store's held-out split: load, validation, speed, top-k vs baselines, rollout",
   usage: `lvm eval --store <dir> --model <dir> [--model <dir> ...] [options]
        lvm eval --replot <dir>/report.json
 

@@ -5,8 +5,6 @@ import { readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const exportOnnxCommand: Command = {
-  name: "export-onnx",
-  summary: "write a model as ONNX (f32 or --int8) and check it against the reference on onnxruntime-node and -web",
   usage: `lvm export-onnx --model <dir> --out <file.onnx> [--int8]
 
 Writes the model (gru, lstm or transformer) as an ONNX graph, opset 17: input 'contexts' float32

@@ -7,8 +7,6 @@ import { type Command, intOption, UsageError } from "./command.ts";
 import { createProgress } from "./progress.ts";
 
 export const indexCommand: Command = {
-  name: "index",
-  summary: "build or check a store's approximate (HNSW) index: lvm index build|check --store <dir>",
   usage: `lvm index build --store <dir> [--M 16] [--ef-construction 200] [--seed 100]
 lvm index check --store <dir>
 

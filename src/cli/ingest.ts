@@ -5,8 +5,6 @@ import { type Command, intOption, UsageError } from "./command.ts";
 import { createProgress } from "./progress.ts";
 
 export const ingestCommand: Command = {
-  name: "ingest",
-  summary: "add a corpus (.jsonl or .jsonl.gz) to a concept store, embedding it or importing vectors",
   usage: `lvm ingest <corpus.jsonl|.jsonl.gz> --store <dir> [options]
 
 Each corpus line is {"id","title","paragraphs":[...]} or {"id","title","text":"..."}.

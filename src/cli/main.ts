@@ -3,7 +3,8 @@ import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 
 /**
  * Each command's module is imported only when it runs: some pull in TF.js, onnxruntime or transformers.js,
- * and `lvm ingest` or `lvm --help` should not wait for them. The summaries here are what `lvm --help` shows.
+ * and `lvm ingest` or `lvm --help` should not wait for them. This table is the one place a command's name and
+ * summary are written: `lvm --help` lists them and `lvm <command> --help` starts with its summary.
  */
 const commands: { name: string; summary: string; load: () => Promise<Command> }[] = [
   {
@@ -80,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
-      console.log(command.usage);
+      console.log(`lvm ${entry.name}: ${entry.summary}\n\n${command.usage}`);
       return 0;
     }
     return await command.run(values, positionals);

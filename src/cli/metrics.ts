@@ -4,8 +4,6 @@ import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
 export const metricsCommand: Command = {
-  name: "metrics",
-  summary: "print request latency percentiles (p50/p95/p99 per endpoint and stage) from the metrics database",
   usage: `lvm metrics [--db <file>] [--window <minutes>] [--json]
 lvm metrics --purge [--before <iso-date>] [--db <file>]
 

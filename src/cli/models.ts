@@ -8,8 +8,6 @@ import { createProgress, type Progress } from "./progress.ts";
 const DTYPES = Object.keys(GTR_ONNX_FILES) as GtrDtype[];
 
 export const modelsCommand: Command = {
-  name: "models",
-  summary: "fetch encoder models (lvm models pull gtr-t5-base) and list local encoders and LVMs",
   usage: `lvm models pull <name> [--from <url>] [--dir <models dir>] [--dtype q8|fp32|fp16] [--revision <rev>]
 lvm models list [--dir <models dir>]
 

@@ -7,8 +7,6 @@ import { readManifestFile, readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const quantizeCommand: Command = {
-  name: "quantize",
-  summary: "post-training INT8 (per-output-channel weights) of a model directory",
   usage: `lvm quantize --model <dir> --out <dir>
 
 Writes an INT8 copy of a float32 model: every weight matrix as int8 codes with one float32 scale per

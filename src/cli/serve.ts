@@ -1,9 +1,9 @@
 import { startServer } from "../entries/node-server.ts";
+import { parseBackend } from "../lvm/runners/select-node.ts";
+import type { BackendName } from "../lvm/runners/types.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
 export const serveCommand: Command = {
-  name: "serve",
-  summary: "run the HTTP API and the web page over a store (the embedded demo store by default)",
   usage: `lvm serve [--store <dir>] [--port <n>] [options]
 
 Serves the models in models/ (and --models <dir>) on the WASM core, plus the copy-last and
@@ -16,6 +16,9 @@ Options:
   --models <dir>       another folder of model directories to serve
   --model <name>       default model                                  [$LVM_MODEL or the first trained one]
   --precision <p>      int8 | f32 on the WASM core                    [int8]
+  --backend <b>        core | core-f32 | ort-node | ort-node-webgpu | ort-node-webgpu-f16 |
+                       ort-node-coreml | auto (a real GPU via WebGPU, else the core); a GPU
+                       that is missing or fails falls back to the core (--precision)  [core]
   --metrics-db <file>  SQLite file for request metrics, or 'off'      [.lvm/metrics.sqlite]
 Environment: LVM_ADMIN_KEY enables the admin routes.`,
   options: {
@@ -25,6 +28,7 @@ Environment: LVM_ADMIN_KEY enables the admin routes.`,
     models: { type: "string" },
     model: { type: "string" },
     precision: { type: "string" },
+    backend: { type: "string" },
     "metrics-db": { type: "string" },
   },
   async run(values) {
@@ -37,9 +41,18 @@ Environment: LVM_ADMIN_KEY enables the admin routes.`,
       modelRoots: values.models ? [values.models as string] : [],
       model: (values.model as string | undefined) ?? process.env.LVM_MODEL,
       precision,
+      backend: values.backend === undefined ? undefined : parseServeBackend(values.backend as string),
       metricsDb: values["metrics-db"] as string | undefined,
       adminKey: process.env.LVM_ADMIN_KEY,
     });
     return new Promise<number>(() => {}); // serves until killed
   },
 };
+
+function parseServeBackend(value: string): BackendName {
+  try {
+    return parseBackend(value);
+  } catch (error) {
+    throw new UsageError(`--backend: ${(error as Error).message}`);
+  }
+}

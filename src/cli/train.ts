@@ -17,8 +17,6 @@ function numberOption(value: string | boolean | undefined, name: string, fallbac
 }
 
 export const trainCommand: Command = {
-  name: "train",
-  summary: "train an LVM (gru, lstm, transformer, gru-edge) on a concept store; --resume continues after a kill",
   usage: `lvm train --store <dir> --out <model-dir> [options]
 lvm train --resume --out <model-dir>
 

@@ -90,6 +90,6 @@ describe("lvm metrics", () => {
     expect(err.pop()).toMatch(/--before must be an ISO date/);
     expect(await main(["metrics", "--window", "0"])).toBe(2);
     expect(await main(["metrics", "--help"])).toBe(0);
-    expect(out.pop()).toMatch(/^lvm metrics \[--db <file>\]/);
+    expect(out.pop()).toMatch(/^lvm metrics: print request latency percentiles .*\n\nlvm metrics \[--db <file>\]/);
   });
 });
