@@ -85,3 +85,55 @@ export async function assertMiniStoreWhole(dir: string, expectedCount?: number):
   if (problems.length > 0) throw new Error(`store ${dir} is corrupt:\n  ${problems.join("\n  ")}`);
   return store.count;
 }
+
+export interface ServerChild {
+  base: string;
+  pid: number;
+  /** SIGKILL, resolved once the process is gone. */
+  kill9(): Promise<void>;
+  /** SIGTERM (graceful), resolved once the process is gone. */
+  stop(): Promise<void>;
+}
+
+/** `npm start`'s entry on a free loopback port (like test/helpers.ts startNodeServer, but killable with SIGKILL). */
+export async function startServerChild(env: Record<string, string>): Promise<ServerChild> {
+  const { createServer } = await import("node:net");
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+  const child = spawn(process.execPath, [join(REPO, "src/entries/node.ts")], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("listening")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    kill9: () => {
+      child.kill("SIGKILL");
+      return gone;
+    },
+    stop: () => {
+      child.kill("SIGTERM");
+      return gone;
+    },
+  };
+}
+
+/** Five context vectors of the mini tier (rows `first`..`first+4`), as /v1/next's JSON body. */
+export function nextBody(vectors: Float32Array, first: number, k = 5): string {
+  const context = Array.from({ length: 5 }, (_, i) => Array.from(vectors.subarray((first + i) * DIM, (first + i + 1) * DIM)));
+  return JSON.stringify({ context, k });
+}
