@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { benchEncoder } from "./encoder.ts";
 import { benchHnsw } from "./hnsw.ts";
 import { benchHttp } from "./http.ts";
+import { benchKernel } from "./kernel.ts";
 import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
@@ -12,6 +13,7 @@ import { RESULTS } from "./paths.ts";
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
   lvm: benchLvm,
+  kernel: benchKernel,
   hnsw: benchHnsw,
   metrics: benchMetrics,
   http: benchHttp,
