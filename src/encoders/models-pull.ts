@@ -14,6 +14,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { z } from "zod";
+import { nonNegativeInt, parseJsonFile } from "../validate/parse-file.ts";
 import {
   GTR_ONNX_FILES,
   GTR_T5_BASE,
@@ -116,11 +118,20 @@ interface Expected {
   sha256?: string;
 }
 
-interface ManifestFile {
-  size: number;
-  sha256: string;
-  url?: string;
-}
+/** lvm-files.json: {format: "lvm-edge-pull", name, repo, source, files: {<file>: {size, sha256, url?}}}. */
+export const PullRecordSchema = z.object({
+  files: z
+    .record(
+      z.string(),
+      z.object({
+        size: nonNegativeInt(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "expected a SHA-256 as 64 lowercase hex digits" }),
+        url: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+type ManifestFile = NonNullable<z.infer<typeof PullRecordSchema>["files"]>[string];
 
 export function pullSpec(name: string): PullSpec {
   const spec = PULL_SPECS[parseGtrEncoderId(name).model];
@@ -163,13 +174,12 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** The local record (none yet: empty); a malformed one is an error naming its field. */
 async function readManifest(path: string): Promise<Record<string, ManifestFile>> {
-  try {
-    const json = JSON.parse(await readFile(path, "utf8")) as { files?: Record<string, ManifestFile> };
-    return json.files ?? {};
-  } catch {
-    return {};
-  }
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) return {};
+  const mend = (m: string) => new PullError(`${m} (delete it to pull every file again)`);
+  return parseJsonFile(PullRecordSchema, text, path, mend).files ?? {};
 }
 
 /** The server's view of a file without downloading it: absent, or its size and SHA-256 when it says. */
@@ -297,8 +307,9 @@ export async function pullModel(options: PullOptions): Promise<PullResult> {
     const res = await reach(url, () => doFetch(url));
     if (res.ok) {
       try {
-        remoteManifest = ((await res.json()) as { files?: Record<string, ManifestFile> }).files ?? {};
+        remoteManifest = parseJsonFile(PullRecordSchema, await res.text(), url, (m) => new PullError(m)).files ?? {};
       } catch (error) {
+        if (error instanceof PullError) throw error;
         throw new PullError(`${url}: not a valid ${PULL_MANIFEST} (${(error as Error).message})`);
       }
     } else await res.body?.cancel();

@@ -4,9 +4,11 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
 import { writeFileAtomic, writeFilesAtomic } from "../fs/atomic-write-node.ts";
 import type { ModelManifest, TensorMap } from "../lvm/model-format.ts";
 import { readModel, writeModel } from "../lvm/read-model.ts";
+import { nonNegativeInt, parseJsonFile } from "../validate/parse-file.ts";
 import type { TrainOptions } from "./options.ts";
 import type { EpochRecord } from "./progress.ts";
 
@@ -19,6 +21,25 @@ export interface CheckpointState {
   history: EpochRecord[];
   wallSeconds: number;
   done: boolean;
+}
+
+/** optimizer.json: [{name, shape}] in the order of optimizer.bin. */
+export const OptimizerMetaSchema = z.array(z.object({ name: z.string(), shape: z.array(nonNegativeInt()) }));
+
+/** state.json; `options` and `history` are checked as objects (their fields come from this build's own writer). */
+export const CheckpointStateSchema = z.object({
+  options: z.record(z.string(), z.unknown()),
+  nextEpoch: nonNegativeInt(),
+  globalStep: nonNegativeInt(),
+  bestValR5: z.number(),
+  bestEpoch: z.int(),
+  history: z.array(z.record(z.string(), z.unknown())),
+  wallSeconds: z.number(),
+  done: z.boolean(),
+});
+
+export function parseCheckpointState(text: string, where: string): CheckpointState {
+  return parseJsonFile(CheckpointStateSchema, text, where) as unknown as CheckpointState;
 }
 
 export const checkpointDir = (out: string) => join(out, "checkpoint");
@@ -40,7 +61,8 @@ async function saveOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void
 }
 
 export async function loadOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
-  const meta = JSON.parse(await readFile(join(dir, "optimizer.json"), "utf8")) as { name: string; shape: number[] }[];
+  const metaPath = join(dir, "optimizer.json");
+  const meta = parseJsonFile(OptimizerMetaSchema, await readFile(metaPath, "utf8"), metaPath);
   const bytes = await readFile(join(dir, "optimizer.bin"));
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   let o = 0;
@@ -56,12 +78,10 @@ export async function loadOptimizer(dir: string, optimizer: tf.Optimizer): Promi
 /** The state of an interrupted run in `<out>`, for `--resume`. */
 export async function readCheckpointState(out: string): Promise<CheckpointState> {
   const ckpt = checkpointDir(out);
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(join(ckpt, "state.json"), "utf8")) as CheckpointState;
-  } catch {
-    throw new Error(`nothing to resume: ${join(ckpt, "state.json")} is missing`);
-  }
+  const path = join(ckpt, "state.json");
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) throw new Error(`nothing to resume: ${path} is missing`);
+  const state = parseCheckpointState(text, path);
   if (state.done) throw new Error(`training in ${out} already finished`);
   return state;
 }

@@ -16,8 +16,7 @@ type MakeError = (message: string) => Error;
 export function describeIssue(error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
   const field = issue.path.map(String).join(".");
-  // A failed union reports the input on its branches' issues only.
-  const input = issue.code === "invalid_union" ? issue.errors[0]?.[0]?.input : issue.input;
+  const input = issueInput(issue);
   const got = input === undefined ? "got nothing (field missing)" : `got ${show(input)}`;
   return { field, message: `${expected(issue)}, ${got}` };
 }
@@ -62,6 +61,16 @@ export const nonNegativeInt = () =>
   z.int({ error: "expected a non-negative integer" }).min(0, { error: "expected a non-negative integer" });
 export const nonEmptyString = () => z.string({ error: "expected a non-empty string" }).min(1, { error: "expected a non-empty string" });
 
+type Discriminated = { discriminator?: string; options?: unknown[] };
+
+function issueInput(issue: z.core.$ZodIssue): unknown {
+  if (issue.code !== "invalid_union") return issue.input;
+  // A discriminated union reports the whole object; a plain union the input on its branches' issues only.
+  const { discriminator } = issue as Discriminated;
+  if (discriminator !== undefined) return (issue.input as Record<string, unknown> | undefined)?.[discriminator];
+  return issue.input ?? issue.errors[0]?.[0]?.input;
+}
+
 function locate(where: FileLocation | string): string {
   if (typeof where === "string") return where;
   return where.line === undefined ? where.file : `${where.file}:${where.line}`;
@@ -72,6 +81,10 @@ function expected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "invalid_type":
       return `expected ${article(issue.expected)}`;
+    case "invalid_union": {
+      const { options } = issue as Discriminated;
+      return options ? `expected ${options.map((v) => JSON.stringify(v)).join(" or ")}` : issue.message;
+    }
     case "invalid_value":
       return `expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
     case "too_small":
