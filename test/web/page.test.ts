@@ -60,8 +60,23 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
 
     await page.click("#predict");
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"));
-    const serverTop = await page.$$eval(".card[data-model=copy-last] li button", (b) => b.map((x) => (x as HTMLElement).dataset.row));
+    const rowsByModel = () =>
+      page.$$eval(".card", (cards) =>
+        Object.fromEntries(
+          cards.map((c) => [
+            (c as HTMLElement).dataset.model,
+            [...c.querySelectorAll("li button")].map((b) => Number((b as HTMLElement).dataset.row)),
+          ]),
+        ),
+      );
+    const serverRows = await rowsByModel();
+    const serverTop = serverRows["copy-last"];
     expect(serverTop).toHaveLength(5);
+    // No result is a context concept: the article's rows are sent as {row} and excluded by row.
+    const contextRows = await page.$$eval("#chain li.context", (li) => li.map((x) => Number((x as HTMLElement).dataset.row)));
+    expect(contextRows).toHaveLength(5);
+    for (const rows of Object.values(serverRows)) expect(rows.filter((r) => contextRows.includes(r))).toEqual([]);
+    expect(Object.keys(serverRows).length).toBeGreaterThanOrEqual(2);
 
     await page.check("input[name=mode][value=browser]");
     await page.click("#predict");
@@ -76,9 +91,11 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     // A trained model runs on WebGPU where the browser has an adapter, else on our WASM core; baselines run in JS.
     const trained = modelNames.find((n) => n !== "copy-last" && n !== "mean-context");
     if (trained) expect(status).toMatch(webgpu ? /on webgpu/ : /on wasm-core-int8/);
-    // The same search in the browser (WASM core over the INT8 store) finds the same concepts as the server.
-    const browserTop = await page.$$eval(".card[data-model=copy-last] li button", (b) => b.map((x) => (x as HTMLElement).dataset.row));
-    expect(browserTop.slice(0, 3)).toEqual(serverTop.slice(0, 3));
+    // The same prediction service in the browser (WASM core over the INT8 store) returns the same rows as the
+    // server, for every model compared, context concepts excluded alike.
+    const browserRows = await rowsByModel();
+    expect(Object.keys(browserRows).sort()).toEqual(Object.keys(serverRows).sort());
+    expect(browserRows).toEqual(serverRows);
 
     await page.click(".card[data-model=copy-last] li:first-child button");
     await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 7);
@@ -87,6 +104,28 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     );
     await page.waitForSelector("#metrics table");
     await page.screenshot({ path: join(SCREENSHOTS, "page.png"), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it("generates the same chain on the server and in the browser (Generate 5)", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    const chainAfterGenerate = async (mode: "server" | "browser") => {
+      await page.selectOption("#article", "");
+      await page.selectOption("#article", "1");
+      await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 6);
+      await page.check(`input[name=mode][value=${mode}]`);
+      await page.click("#generate");
+      await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Generated"), null, { timeout: 60_000 });
+      return page.$$eval("#chain li", (li) => li.map((x) => Number((x as HTMLElement).dataset.row)));
+    };
+    const server = await chainAfterGenerate("server");
+    expect(server.length).toBeGreaterThan(6);
+    expect(new Set(server).size).toBe(server.length); // never a context row, never a row twice
+    expect(await chainAfterGenerate("browser")).toEqual(server);
     expect(errors).toEqual([]);
   });
 

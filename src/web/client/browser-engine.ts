@@ -1,0 +1,114 @@
+// In-browser mode: the INT8 store, the WASM core's exact index and the models, downloaded once, as the
+// prediction service's deps, so this page runs the very nextConcepts/generateChain the server runs.
+import { WasmCore } from "../../core/wasm-core.ts";
+import type { Encoder } from "../../encoders/types.ts";
+import { CoreIndex } from "../../index/core-index.ts";
+import { baselineModels } from "../../lvm/baselines.ts";
+import { coreModel } from "../../lvm/core-model.ts";
+import type { ModelManifest } from "../../lvm/model-format.ts";
+import { loadModelFromBytes } from "../../lvm/reference.ts";
+import { ModelRegistry } from "../../lvm/registry.ts";
+import type { PredictDeps } from "../../predict/types.ts";
+import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
+import { client, unwrap } from "./api.ts";
+import { tryWebGpuRunner } from "./webgpu.ts";
+
+const STORE_FILES = ["store.json", "documents.jsonl", "texts.bin", "rows.bin", "vectors-i8.bin", "scales.bin"] as const;
+
+export interface BrowserEngine {
+  deps: PredictDeps & { models: ModelRegistry };
+  core: WasmCore;
+}
+
+let engine: Promise<BrowserEngine> | undefined;
+
+/** True once the download has started (the status line says so the first time). */
+export const engineStarted = () => engine !== undefined;
+
+export function browserEngine(): Promise<BrowserEngine> {
+  engine ??= loadEngine().catch((error) => {
+    engine = undefined; // a failed download is retried by the next click
+    throw error;
+  });
+  return engine;
+}
+
+async function storeFile(name: string): Promise<ArrayBuffer | string> {
+  const res = await client.v1.bundle.store[":file"].$get({ param: { file: name } });
+  if (!res.ok) throw new Error(`store file ${name}: HTTP ${res.status}`);
+  return name.endsWith(".bin") ? res.arrayBuffer() : res.text();
+}
+
+async function loadEngine(): Promise<BrowserEngine> {
+  const [core, files] = await Promise.all([
+    // Relaxed SIMD where this browser has it, else the plain-SIMD core (same answers up to INT8 rounding).
+    WebAssembly.compileStreaming(fetch("/core-relaxed.wasm"))
+      .catch(() => WebAssembly.compileStreaming(fetch("/core.wasm")))
+      .then((m) => WasmCore.instantiate(m)),
+    Promise.all(STORE_FILES.map(storeFile)),
+  ]);
+  const [manifest, documents, texts, rows, int8, scales] = files as [string, string, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
+  const store = storeFromBytes({ manifest, documents, texts, rows, int8, scales });
+  const index = new CoreIndex(core, store);
+  const models = new ModelRegistry();
+  for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
+  const deps: BrowserEngine["deps"] = {
+    store,
+    exactIndex: { kind: "exact-core (browser)", search: (query, k, exclude) => index.search(query, k, exclude) },
+    models,
+    encoder: async () => remoteEncoder(store),
+  };
+  return { deps, core };
+}
+
+/** Embedding stays on the server (the encoder is 27 MB); each text is embedded once. */
+function remoteEncoder(store: ConceptStore): Encoder {
+  const cache = new Map<string, Float32Array>();
+  return {
+    id: store.encoder.id,
+    dim: store.dim,
+    async embed(texts) {
+      const missing = [...new Set(texts.filter((t) => !cache.has(t)))];
+      if (missing.length > 0) {
+        const { vectors } = await unwrap(client.v1.embed.$post({ json: { texts: missing } }));
+        missing.forEach((t, i) => {
+          cache.set(t, Float32Array.from(vectors[i]));
+        });
+      }
+      const out = new Float32Array(texts.length * store.dim);
+      texts.forEach((t, i) => {
+        out.set(cache.get(t) as Float32Array, i * store.dim);
+      });
+      return out;
+    },
+  };
+}
+
+/** Adds model `name` to the engine's registry (baselines are there already): WebGPU where offered, else the WASM core. */
+export async function ensureModel(e: BrowserEngine, name: string): Promise<void> {
+  if (e.deps.models.get(name)) return;
+  const file = (f: string) => client.v1.bundle.models[":model"][":file"].$get({ param: { model: name, file: f } });
+  const [manifestRes, weightsRes] = await Promise.all([file("model.json"), file("weights.bin")]);
+  if (!manifestRes.ok || !weightsRes.ok) throw new Error(`model ${name}: HTTP ${manifestRes.ok ? weightsRes.status : manifestRes.status}`);
+  // INT8 files are decoded by the same loader as float ones.
+  const reference = loadModelFromBytes(
+    (await manifestRes.json()) as unknown as ModelManifest,
+    new Uint8Array(await weightsRes.arrayBuffer()),
+  );
+  const gpu = await tryWebGpuRunner(name);
+  if (gpu) {
+    const { config, manifest } = reference;
+    e.deps.models.add({
+      name,
+      arch: config.arch,
+      backend: gpu.backend,
+      dim: config.dim,
+      encoder: manifest.encoder.id,
+      context: config.context,
+      description: `${config.arch.toUpperCase()} LVM on WebGPU`,
+      forward: (contexts) => gpu.forward(contexts),
+    });
+  } else {
+    e.deps.models.add({ ...coreModel(e.core, reference, { name, precision: "int8" }), backend: "wasm-core-int8" });
+  }
+}

@@ -1,0 +1,51 @@
+// Step 3: run the selected models, on the server (POST /v1/next, /v1/generate) or in this browser (the
+// same prediction service over the downloaded store): both send the same request, so they agree.
+import { generateChain } from "../../predict/generate.ts";
+import { nextConcepts } from "../../predict/next.ts";
+import type { GenerateResult, NextRequest } from "../../predict/types.ts";
+import { client, unwrap } from "./api.ts";
+import { browserEngine, ensureModel } from "./browser-engine.ts";
+
+export type Mode = "server" | "browser";
+
+export interface Column {
+  name: string;
+  backend: string;
+  ms: number;
+  results: { row: number; text: string; title: string; score: number }[];
+}
+
+// Both modes search every row (the browser has no approximate index), so their results can be compared.
+const EXACT = true;
+
+export async function runNext(mode: Mode, names: string[], request: Omit<NextRequest, "model" | "exact">): Promise<Column[]> {
+  if (mode === "server") {
+    return Promise.all(
+      names.map(async (name) => {
+        const started = performance.now();
+        const body = await unwrap(client.v1.next.$post({ json: { ...request, model: name, exact: EXACT } }));
+        return { name, backend: `server ${body.backend}`, ms: performance.now() - started, results: body.results };
+      }),
+    );
+  }
+  const e = await browserEngine();
+  const columns: Column[] = [];
+  for (const name of names) {
+    await ensureModel(e, name);
+    const started = performance.now();
+    const result = await nextConcepts(e.deps, { ...request, model: name, exact: EXACT });
+    columns.push({ name, backend: result.backend, ms: performance.now() - started, results: result.results });
+  }
+  return columns;
+}
+
+export async function runGenerate(
+  mode: Mode,
+  name: string,
+  request: { context: NextRequest["context"]; steps: number },
+): Promise<Pick<GenerateResult, "backend" | "stopped"> & { steps: { row: number; text: string }[] }> {
+  if (mode === "server") return unwrap(client.v1.generate.$post({ json: { ...request, model: name, exact: EXACT } }));
+  const e = await browserEngine();
+  await ensureModel(e, name);
+  return generateChain(e.deps, { ...request, model: name, exact: EXACT, stopCosine: 0.9 });
+}
