@@ -33,6 +33,32 @@ export function gatherContexts(source: WindowSource, targets: Int32Array, contex
   return out;
 }
 
+/** At most `max` window targets, evenly spread over `targets` (max 0 = all). */
+export function evenSample(targets: Int32Array, max: number): Int32Array {
+  if (max <= 0 || targets.length <= max) return targets;
+  return Int32Array.from({ length: max }, (_, i) => targets[Math.floor((i * targets.length) / max)]);
+}
+
+/**
+ * Predictions [n, dim] for the windows ending before `targets`, through `predict` (contexts [batch, context,
+ * dim] -> [batch, dim]) in chunks of `chunk` windows, so the gathered contexts stay small.
+ */
+export function predictWindows(
+  source: WindowSource,
+  targets: Int32Array,
+  context: number,
+  predict: (contexts: Float32Array, batch: number) => Float32Array,
+  chunk = 512,
+): Float32Array {
+  const dim = source.dim;
+  const out = new Float32Array(targets.length * dim);
+  for (let from = 0; from < targets.length; from += chunk) {
+    const to = Math.min(targets.length, from + chunk);
+    out.set(predict(gatherContexts(source, targets, context, from, to), to - from), from * dim);
+  }
+  return out;
+}
+
 export interface Split {
   train: number[];
   val: number[];

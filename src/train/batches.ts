@@ -1,15 +1,7 @@
-// Training data: which windows are used, and one step's batch (contexts, targets, InfoNCE candidates).
+// Training data: the training documents' rows, and one step's batch (contexts, targets, InfoNCE candidates).
 import type { Rng } from "../lvm/rng.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import type { TrainOptions } from "./options.ts";
-
-/** At most `max` targets, evenly spread (0 = all). */
-export function evenSample(targets: Int32Array, max: number): Int32Array {
-  if (max <= 0 || targets.length <= max) return targets;
-  const out = new Int32Array(max);
-  for (let i = 0; i < max; i++) out[i] = targets[Math.floor((i * targets.length) / max)];
-  return out;
-}
 
 /** The rows of the training documents (sampled negatives) and each row's document bounds [first, end). */
 export interface TrainRows {

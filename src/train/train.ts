@@ -9,9 +9,9 @@ import { readModel, writeModel } from "../lvm/read-model.ts";
 import { createRng, shuffle } from "../lvm/rng.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { fromTfParams, tfPredictRaw, toTfParams } from "../lvm/tf-model.ts";
-import { splitDocuments, splitRecord, windowTargets } from "../lvm/windows.ts";
+import { evenSample, splitDocuments, splitRecord, windowTargets } from "../lvm/windows.ts";
 import { readStore } from "../store/fs-store.ts";
-import { buildBatch, evenSample, trainRows } from "./batches.ts";
+import { buildBatch, trainRows } from "./batches.ts";
 import {
   type CheckpointState,
   checkpointDir,

@@ -1,9 +1,11 @@
 // Validation during training: R@k and cosine of a model's predictions on the validation windows, and the
 // choice of the last-context blend weight on them.
+
+import { copyLastPredictions, meanCosineToTarget } from "../eval/metrics.ts";
 import { type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } from "../eval/retrieval.ts";
 import type { ModelConfig } from "../lvm/model-format.ts";
 import { type TfParams, tfPredict } from "../lvm/tf-model.ts";
-import { gatherContexts } from "../lvm/windows.ts";
+import { predictWindows } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 
 /** Validation: predictions for the windows, then R@k against the whole store with the context excluded. */
@@ -15,27 +17,10 @@ export function validate(
   targets: Int32Array,
   lastWeight = 0,
 ): { r1: number; r5: number; cosine: number; predictions: Float32Array } {
-  const { context, dim } = config;
-  const predictions = new Float32Array(targets.length * dim);
-  for (let from = 0; from < targets.length; from += 512) {
-    const to = Math.min(targets.length, from + 512);
-    predictions.set(tfPredict(params, config, gatherContexts(store, targets, context, from, to), to - from, lastWeight), from * dim);
-  }
-  let cosine = 0;
-  for (let i = 0; i < targets.length; i++) {
-    const t = targets[i] * dim;
-    for (let j = 0; j < dim; j++) cosine += predictions[i * dim + j] * store.vectors[t + j];
-  }
+  const { context } = config;
+  const predictions = predictWindows(store, targets, context, (contexts, batch) => tfPredict(params, config, contexts, batch, lastWeight));
   const summary = summarizeRanks(rankTargets(index, predictions, targets, context).ranks.excluded);
-  return { r1: summary["r@1"], r5: summary["r@5"], cosine: cosine / Math.max(1, targets.length), predictions };
-}
-
-/** The last context vector of each window [n, dim]. */
-function lastContexts(store: ConceptStore, targets: Int32Array): Float32Array {
-  const dim = store.dim;
-  const out = new Float32Array(targets.length * dim);
-  for (let i = 0; i < targets.length; i++) out.set(store.vectors.subarray((targets[i] - 1) * dim, targets[i] * dim), i * dim);
-  return out;
+  return { r1: summary["r@1"], r5: summary["r@5"], cosine: meanCosineToTarget(store, predictions, targets), predictions };
 }
 
 /** The blend weight from `grid` with the best mean of R@1/5/10/20 on validation, and the whole sweep. */
@@ -47,7 +32,7 @@ export function chooseBlend(
   context: number,
   grid: number[],
 ): { lastWeight: number; score: number; sweep: ({ lastWeight: number } & RecallSummary)[] } {
-  const { blended } = rankTargets(index, predictions, targets, context, { last: lastContexts(store, targets), weights: grid });
+  const { blended } = rankTargets(index, predictions, targets, context, { last: copyLastPredictions(store, targets), weights: grid });
   let bestW = 0;
   let bestScore = -1;
   const sweep = grid.map((w, k) => {
