@@ -176,8 +176,11 @@ export class CoreLvm {
     return n;
   }
 
-  /** y [rows, out] = x [rows, in] @ W + b for a packed layer, quantising x per row when INT8. */
-  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer, scratch: Scratch): void {
+  /**
+   * y [rows, out] = x [rows, in] @ W + b for a packed layer, quantising x per row when INT8. `sameInput`: x is the
+   * input of the previous call (same width and kernel), whose quantised codes are still in scratch: skip quantising.
+   */
+  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer, scratch: Scratch, sameInput = false): void {
     const l = this.layers.get(name)!;
     const e = this.core.exports;
     if (l.scales) {
@@ -186,10 +189,10 @@ export class CoreLvm {
       const xs = scratch.get("xs", rows * 4);
       const bias = l.bias?.aligned ?? 0;
       if (l.int8Kernel === "relaxed") {
-        e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        if (!sameInput) e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
         e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
       } else {
-        e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+        if (!sameInput) e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
         e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
       }
     } else {
@@ -288,8 +291,8 @@ export class CoreLvm {
       const p = `layers.${l}`;
       e.layerNorm(x.aligned, vec(`${p}.ln1.g`), vec(`${p}.ln1.b`), a.aligned, rows, W);
       this.linear(`${p}.attn.q`, a, rows, q, scratch);
-      this.linear(`${p}.attn.k`, a, rows, k, scratch);
-      this.linear(`${p}.attn.v`, a, rows, v, scratch);
+      this.linear(`${p}.attn.k`, a, rows, k, scratch, true);
+      this.linear(`${p}.attn.v`, a, rows, v, scratch, true);
       e.attention(q.aligned, k.aligned, v.aligned, o.aligned, batch, T, W, heads, att.aligned);
       this.linear(`${p}.attn.o`, o, rows, a, scratch);
       e.addInPlace(x.aligned, a.aligned, rows * W);
