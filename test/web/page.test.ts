@@ -60,7 +60,7 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
 
     await page.click("#predict");
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"));
-    const rowsByModel = () =>
+    const rowsByModel = (): Promise<Record<string, number[]>> =>
       page.$$eval(".card", (cards) =>
         Object.fromEntries(
           cards.map((c) => [
