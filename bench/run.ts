@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchEncoder } from "./encoder.ts";
+import { benchGpu } from "./gpu.ts";
 import { benchHnsw } from "./hnsw.ts";
 import { benchHttp } from "./http.ts";
 import { benchKernel } from "./kernel.ts";
@@ -17,6 +18,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   hnsw: benchHnsw,
   metrics: benchMetrics,
   http: benchHttp,
+  gpu: benchGpu,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -14,6 +14,7 @@ import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { loadModels, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
+import type { BackendName } from "../lvm/runners/types.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
@@ -29,6 +30,8 @@ export interface ServerOptions {
   /** The default model's name. */
   model?: string;
   precision?: "int8" | "f32";
+  /** A runner backend for the models (ort-node-webgpu, auto, ...; src/lvm/runners/select-node.ts) instead of the core at `precision`. */
+  backend?: BackendName;
   /** SQLite file for request metrics; "off" disables them. */
   metricsDb?: string;
   adminKey?: string;
@@ -90,7 +93,7 @@ export async function startServer(options: ServerOptions) {
   let current: { snapshot: Snapshot; app: ReturnType<typeof createApp>; inFlight: number; retired: boolean };
   const reload = async () => {
     const next = await openSnapshot(core, storeDir);
-    await loadModels(models, core, roots, next.store.encoder, { precision: options.precision, preferred: options.model });
+    await loadModels(models, core, roots, next.store.encoder, { precision: options.precision, preferred: options.model, backend: options.backend });
     const old = current;
     current = { snapshot: next, app: appFor(next), inFlight: 0, retired: false };
     old.retired = true;
@@ -114,7 +117,7 @@ export async function startServer(options: ServerOptions) {
         a.use("/*", serveStatic({ root: publicDir }));
       },
     });
-  await loadModels(models, core, roots, first.store.encoder, { precision: options.precision, preferred: options.model });
+  await loadModels(models, core, roots, first.store.encoder, { precision: options.precision, preferred: options.model, backend: options.backend });
   current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
   const fetch = async (request: Request, env: unknown) => {
     const serving = current;

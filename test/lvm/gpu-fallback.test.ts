@@ -159,3 +159,29 @@ describe("detectGpu", () => {
     expect(detectGpu({ platform: "darwin", env: {} }).real).toBe(true);
   });
 });
+
+describe("loadModels with a runner backend (the server's models)", () => {
+  it("serves the shipped model through select-node, a failing GPU backend on the core with one warning", async () => {
+    const { loadCore } = await import("../../src/core/wasm-core-node.ts");
+    const { loadModels, SHIPPED_MODELS_DIR } = await import("../../src/lvm/load-models-node.ts");
+    const { ModelRegistry } = await import("../../src/lvm/registry.ts");
+    const core = await loadCore();
+    const registry = new ModelRegistry();
+    const store = { id: "use-lite", dim: 512 };
+    const warnings: string[] = [];
+    // CoreML off macOS, or (on macOS) INT8 asked of it: either way the core answers.
+    const backend = process.platform === "darwin" ? "ort-node-webgpu" : "ort-node-coreml";
+    await loadModels(registry, core, [SHIPPED_MODELS_DIR, SHIPPED_MODELS_DIR], store, { backend, warn: (w) => warnings.push(w) });
+    const model = registry.get("gru-edge");
+    if (!model) return; // no shipped model in this checkout
+    if (process.platform !== "darwin") {
+      expect(model.backend).toBe("core-int8");
+      expect(warnings).toEqual(["ort-node-coreml: CoreML is macOS only; running on core-int8"]); // once for both roots
+    }
+    const contexts = randomContexts(2, 5, 512, 1);
+    expect((await model.forward(contexts, 2)).length).toBe(2 * 512);
+    await loadModels(registry, core, [SHIPPED_MODELS_DIR], store, { backend: "ort-node" });
+    expect(registry.get("gru-edge")?.backend).toBe("ort-node");
+    registry.clear();
+  });
+});

@@ -191,8 +191,12 @@ export async function createRunner(modelDir: string, backend: BackendName, optio
   return createRunnerForModel(model, backend, { ...options, onnx: await dirOnnx(modelDir, model, backend, options) });
 }
 
-/** openRunnerForModel for a model directory. */
-export async function openRunner(modelDir: string, backend: BackendName, options: RunnerOptions = {}): Promise<OpenedRunner> {
-  const model = await readModel(modelDir);
+/** openRunnerForModel for a model directory (`options.model`: the directory's model, already read). */
+export async function openRunner(
+  modelDir: string,
+  backend: BackendName,
+  options: RunnerOptions & { model?: ReferenceModel } = {},
+): Promise<OpenedRunner> {
+  const model = options.model ?? (await readModel(modelDir));
   return openRunnerForModel(model, backend, { ...options, onnx: await dirOnnx(modelDir, model, backend, options) });
 }
