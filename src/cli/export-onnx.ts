@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../fs/atomic-write-node.ts";
 import { exportOnnx } from "../lvm/onnx/export.ts";
 import { INT8_MIN_COSINE, validateOnnx } from "../lvm/onnx/validate-node.ts";
 import { readModel } from "../lvm/read-model.ts";
@@ -42,7 +42,7 @@ Options:
     const model = await readModel(values.model);
     const started = Date.now();
     const onnx = exportOnnx(model, { int8, unrolled: values.unrolled === true });
-    await writeFile(values.out, onnx);
+    await writeFileAtomic(values.out, onnx);
     console.log(
       `wrote ${values.out}: ${model.config.arch} ${int8 ? "INT8" : "f32"}, ${(onnx.length / 1e6).toFixed(2)} MB in ${((Date.now() - started) / 1000).toFixed(1)}s`,
     );
