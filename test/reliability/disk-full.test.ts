@@ -1,9 +1,10 @@
 // Disk full during ingest: a clear error, and the store still opens at its last commit (then resumes once there
 // is room). Needs a small tmpfs: root can mount one (here and in CI); elsewhere the test is skipped, saying why.
 import { spawnSync } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../../src/fs/atomic-write-node.ts";
 import { LOCK_FILE } from "../../src/fs/write-lock-node.ts";
 import { readManifest } from "../../src/store/fs-store.ts";
 import { MINI_CORPUS, MINI_VECTORS, tempDir } from "../helpers.ts";
@@ -45,6 +46,13 @@ describe("disk full during ingest", () => {
     // Every committed row is whole; the failed batch left nothing behind (its tail was given back).
     await assertMiniStoreWhole(store, committed);
     expect((await readdir(store)).filter((n) => n.endsWith(".tmp") || n === LOCK_FILE)).toEqual([]);
+
+    // While the disk is full, a whole-file write fails without harming the file it would replace
+    // (a plain writeFile would have truncated it first).
+    const manifest = await readFile(join(store, "store.json"), "utf8");
+    await expect(writeFileAtomic(join(store, "store.json"), new Uint8Array(16 << 20))).rejects.toThrow(/ENOSPC/);
+    expect(await readFile(join(store, "store.json"), "utf8")).toBe(manifest);
+    expect((await readdir(store)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
 
     expect(mountTmpfs(dir.path, "64m", true)).toBeUndefined();
     const rerun = await lvmRun(args);
