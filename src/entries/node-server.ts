@@ -93,7 +93,11 @@ export async function startServer(options: ServerOptions) {
   let current: { snapshot: Snapshot; app: ReturnType<typeof createApp>; inFlight: number; retired: boolean };
   const reload = async () => {
     const next = await openSnapshot(core, storeDir);
-    await loadModels(models, core, roots, next.store.encoder, { precision: options.precision, preferred: options.model, backend: options.backend });
+    await loadModels(models, core, roots, next.store.encoder, {
+      precision: options.precision,
+      preferred: options.model,
+      backend: options.backend,
+    });
     const old = current;
     current = { snapshot: next, app: appFor(next), inFlight: 0, retired: false };
     old.retired = true;
@@ -117,7 +121,11 @@ export async function startServer(options: ServerOptions) {
         a.use("/*", serveStatic({ root: publicDir }));
       },
     });
-  await loadModels(models, core, roots, first.store.encoder, { precision: options.precision, preferred: options.model, backend: options.backend });
+  await loadModels(models, core, roots, first.store.encoder, {
+    precision: options.precision,
+    preferred: options.model,
+    backend: options.backend,
+  });
   current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
   const fetch = async (request: Request, env: unknown) => {
     const serving = current;
