@@ -15,6 +15,7 @@ const descriptions = {
   403: "admin routes are disabled (no LVM_ADMIN_KEY)",
   404: "not found",
   413: "request body over 1 MiB",
+  415: "the body is not sent as application/json",
   501: "not supported by this runtime",
   503: "unavailable in this deployment",
 } as const;

@@ -1,5 +1,5 @@
 // Request and response schemas of the HTTP API: they validate requests, type the handlers and the page's
-// client (hono/client), and generate the OpenAPI document (src/api/openapi.ts) — one source for all three.
+// client (hono/client), and generate the OpenAPI document (src/api/openapi-document.ts) — one source for all three.
 import { z } from "@hono/zod-openapi";
 
 export const MAX_CONTEXT = 64;

@@ -223,6 +223,12 @@ describe("HTTP API", () => {
     expect((await res2.json()).error.field).toBe("vector.0");
   });
 
+  it("answers a body that is not sent as JSON with 415 in our error shape", async () => {
+    const res = await app.request("/v1/next", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" });
+    expect(res.status).toBe(415);
+    expect((await res.json()).error.code).toBe("unsupported_media_type");
+  });
+
   it("answers unknown routes and oversized bodies with JSON errors", async () => {
     expect((await app.request("/nope")).status).toBe(404);
     const res = await post("/v1/embed", { texts: ["x".repeat(2 * 1024 * 1024)] });

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Schema } from "hono";
 import type { AppDeps, Env } from "../deps.ts";
 import { docsPage } from "../docs-page.ts";
 import { openApiDocument } from "../openapi-document.ts";
@@ -29,7 +30,7 @@ const docs = createRoute({
 });
 
 /** /openapi.json and /docs, generated from every route registered on `app` (so mount them last). */
-export function docRoutes<A extends OpenAPIHono<Env>>(app: A, deps: Pick<AppDeps, "version">) {
+export function docRoutes<S extends Schema>(app: OpenAPIHono<Env, S>, deps: Pick<AppDeps, "version">) {
   return app
     .openapi(openapiJson, (c) => c.json(openApiDocument(app, deps.version) as unknown as Record<string, unknown>, 200))
     .openapi(docs, (c) => c.html(docsPage(openApiDocument(app, deps.version))) as never);

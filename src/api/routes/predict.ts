@@ -15,7 +15,7 @@ const next = createRoute({
     "Runs the model once over the context and returns the top-k stored concepts nearest the predicted vector. Context concepts are never returned.",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: nextRequest } } } },
-  responses: { ...ok(nextResponse), ...errorResponses(400, 404, 413) },
+  responses: { ...ok(nextResponse), ...errorResponses(400, 404, 413, 415) },
 });
 
 const generate = createRoute({
@@ -28,7 +28,7 @@ const generate = createRoute({
     "Autoregressive: predict, retrieve the best concept that is neither in the context nor used yet, slide the window, repeat; stops after `steps`, or when consecutive predictions have cosine above `stopCosine` (degeneration).",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: generateRequest } } } },
-  responses: { ...ok(generateResponse), ...errorResponses(400, 404, 413) },
+  responses: { ...ok(generateResponse), ...errorResponses(400, 404, 413, 415) },
 });
 
 export function predictRoutes(deps: AppDeps) {

@@ -14,7 +14,7 @@ const search = createRoute({
   description: "Top-k stored concepts nearest a text or a vector.",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: searchRequest } } } },
-  responses: { ...ok(searchResponse), ...errorResponses(400, 413) },
+  responses: { ...ok(searchResponse), ...errorResponses(400, 413, 415) },
 });
 
 const embed = createRoute({
@@ -26,7 +26,7 @@ const embed = createRoute({
   description: "One unit vector per text, from the store's encoder.",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: embedRequest } } } },
-  responses: { ...ok(embedResponse), ...errorResponses(400, 413) },
+  responses: { ...ok(embedResponse), ...errorResponses(400, 413, 415) },
 });
 
 export function searchRoutes(deps: AppDeps) {

@@ -34,7 +34,7 @@ const document = createRoute({
         .openapi({ param: { name: "vectors", in: "query", description: "1: include each concept's vector" } }),
     }),
   },
-  responses: { ...ok(documentResponse), ...errorResponses(400, 404) },
+  responses: { ...ok(documentResponse), ...errorResponses(404) },
 });
 
 const concept = createRoute({
