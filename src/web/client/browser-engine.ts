@@ -10,10 +10,9 @@ import { loadModelFromBytes } from "../../lvm/reference.ts";
 import { ModelRegistry } from "../../lvm/registry.ts";
 import type { PredictDeps } from "../../predict/types.ts";
 import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
+import { BUNDLE_FILES } from "../../store/format.ts";
 import { client, unwrap } from "./api.ts";
 import { tryWebGpuRunner } from "./webgpu.ts";
-
-const STORE_FILES = ["store.json", "documents.jsonl", "texts.bin", "rows.bin", "vectors-i8.bin", "scales.bin"] as const;
 
 export interface BrowserEngine {
   deps: PredictDeps & { models: ModelRegistry };
@@ -45,10 +44,9 @@ async function loadEngine(): Promise<BrowserEngine> {
     WebAssembly.compileStreaming(fetch("/core-relaxed.wasm"))
       .catch(() => WebAssembly.compileStreaming(fetch("/core.wasm")))
       .then((m) => WasmCore.instantiate(m)),
-    Promise.all(STORE_FILES.map(storeFile)),
+    Promise.all(Object.entries(BUNDLE_FILES).map(async ([file, name]) => [file, await storeFile(name)] as const)),
   ]);
-  const [manifest, documents, texts, rows, int8, scales] = files as [string, string, ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
-  const store = storeFromBytes({ manifest, documents, texts, rows, int8, scales });
+  const store = storeFromBytes(Object.fromEntries(files) as Parameters<typeof storeFromBytes>[0]);
   const index = new CoreIndex(core, store);
   const models = new ModelRegistry();
   for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
