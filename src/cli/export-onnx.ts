@@ -1,25 +1,29 @@
 import { writeFileAtomic } from "../fs/atomic-write-node.ts";
 import { exportOnnx } from "../lvm/onnx/export.ts";
-import { INT8_MIN_COSINE, validateOnnx } from "../lvm/onnx/validate-node.ts";
+import { F16_MAX_ABS_DIFF, INT8_MIN_COSINE, validateOnnx } from "../lvm/onnx/validate-node.ts";
 import { readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
 
 export const exportOnnxCommand: Command = {
-  usage: `lvm export-onnx --model <dir> --out <file.onnx> [--int8]
+  usage: `lvm export-onnx --model <dir> --out <file.onnx> [--int8 | --f16]
 
 Writes the model (gru, lstm or transformer) as an ONNX graph, opset 17: input 'contexts' float32
 [batch, 5, dim] (batch dynamic), output 'next' float32 [batch, dim] (unit vectors, blend applied).
 In the same run the file is validated against the reference forward pass on onnxruntime-node and
 onnxruntime-web (wasm), at batch 1 and 16 on seeded random unit contexts: f32 must agree to a max abs
 diff <= 1e-4; --int8 (INT8 weights per output channel, dynamic per-row INT8 activations, MatMulInteger)
-to a per-row cosine >= ${INT8_MIN_COSINE}. A failed check exits 1 (the file is still written, for inspection).
-The ONNX backends (--backend ort-wasm|ort-node) load <model-dir>/model.onnx (model.int8.onnx for INT8)
-when present and otherwise export in memory.
+to a per-row cosine >= ${INT8_MIN_COSINE}; --f16 (float16 weights and arithmetic, float32 input, output,
+blend and normalisation: for GPUs) to a max abs diff <= ${F16_MAX_ABS_DIFF} (the CPU runtimes run float16
+nodes they have no kernel for in float32, so this checks the graph and the weights' rounding).
+A failed check exits 1 (the file is still written, for inspection).
+The ONNX backends (--backend ort-wasm|ort-node) load <model-dir>/model.onnx (model.int8.onnx for INT8,
+model.f16.onnx for the GPU backends' f16 graph) when present and otherwise export in memory.
 
 Options:
   --model <dir>          model directory (model.json + weights.bin)             (required)
   --out <file.onnx>      output file                                             (required)
   --int8                 quantized graph
+  --f16                  float16 graph for GPUs (ort-node-webgpu-f16); not with --int8
   --unrolled             f32 GRU/LSTM as unrolled MatMul cells, not the ONNX GRU/LSTM ops
   --backend <b>          validate on ort-node | ort-wasm only                    [both]
   --no-validate          skip the check`,
@@ -27,6 +31,7 @@ Options:
     model: { type: "string" },
     out: { type: "string" },
     int8: { type: "boolean" },
+    f16: { type: "boolean" },
     unrolled: { type: "boolean" },
     backend: { type: "string" },
     "no-validate": { type: "boolean" },
@@ -39,15 +44,18 @@ Options:
       throw new UsageError(`--backend must be ort-node or ort-wasm, got '${backend}'`);
     }
     const int8 = values.int8 === true;
+    const f16 = values.f16 === true;
+    if (int8 && f16) throw new UsageError("--int8 and --f16 are exclusive");
+    const precision = int8 ? "INT8" : f16 ? "f16" : "f32";
     const model = await readModel(values.model);
     const started = Date.now();
-    const onnx = exportOnnx(model, { int8, unrolled: values.unrolled === true });
+    const onnx = exportOnnx(model, { int8, f16, unrolled: values.unrolled === true });
     await writeFileAtomic(values.out, onnx);
     console.log(
-      `wrote ${values.out}: ${model.config.arch} ${int8 ? "INT8" : "f32"}, ${(onnx.length / 1e6).toFixed(2)} MB in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+      `wrote ${values.out}: ${model.config.arch} ${precision}, ${(onnx.length / 1e6).toFixed(2)} MB in ${((Date.now() - started) / 1000).toFixed(1)}s`,
     );
     if (values["no-validate"] === true) return 0;
-    const result = await validateOnnx(onnx, model, { int8 });
+    const result = await validateOnnx(onnx, model, { int8, f16 });
     for (const c of result.checks) {
       if (backend && !c.backend.startsWith(backend)) continue;
       console.log(

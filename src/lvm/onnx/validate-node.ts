@@ -55,30 +55,34 @@ export interface BackendCheck {
 
 export interface ValidationResult {
   ok: boolean;
-  precision: "f32" | "int8";
-  /** f32: the max-abs-diff bound; int8: the minimum-cosine bound. */
+  precision: "f32" | "f16" | "int8";
+  /** f32 and f16: the max-abs-diff bound; int8: the minimum-cosine bound. */
   tolerance: number;
   checks: BackendCheck[];
 }
 
 export const F32_MAX_ABS_DIFF = 1e-4;
 export const INT8_MIN_COSINE = 0.995;
+/** The f16 graph (float16 weights and arithmetic, float32 blend and normalisation) against the float32 reference. */
+export const F16_MAX_ABS_DIFF = 5e-3;
 
 /** Runs `onnx` on both onnxruntime backends at batch 1 and `batch`, against the reference. */
 export async function validateOnnx(
   onnx: Uint8Array,
   model: ReferenceModel,
-  options: { int8?: boolean; batch?: number; seed?: number; minCosine?: number } = {},
+  options: { int8?: boolean; f16?: boolean; batch?: number; seed?: number; minCosine?: number } = {},
 ): Promise<ValidationResult> {
   const { context, dim } = model.config;
   const int8 = options.int8 === true;
-  const tolerance = int8 ? (options.minCosine ?? INT8_MIN_COSINE) : F32_MAX_ABS_DIFF;
+  const f16 = options.f16 === true;
+  const tolerance = int8 ? (options.minCosine ?? INT8_MIN_COSINE) : f16 ? F16_MAX_ABS_DIFF : F32_MAX_ABS_DIFF;
+  const variant = int8 ? "int8" : f16 ? "f16" : undefined;
   const batches = [1, options.batch ?? 16];
   const runners: LvmRunner[] = [];
   const checks: BackendCheck[] = [];
   try {
-    runners.push(await OrtNodeRunner.create(onnx, { context, dim }, { variant: int8 ? "int8" : undefined }));
-    runners.push(await createOrtWebRunner(onnx, { context, dim }, { variant: int8 ? "int8" : undefined }));
+    runners.push(await OrtNodeRunner.create(onnx, { context, dim }, { variant }));
+    runners.push(await createOrtWebRunner(onnx, { context, dim }, { variant }));
     for (const batch of batches) {
       const contexts = randomContexts(batch, context, dim, (options.seed ?? 7) + batch);
       const expected = forward(model, contexts, batch);
@@ -92,5 +96,5 @@ export async function validateOnnx(
   } finally {
     for (const r of runners) r.dispose();
   }
-  return { ok: checks.every((c) => c.ok), precision: int8 ? "int8" : "f32", tolerance, checks };
+  return { ok: checks.every((c) => c.ok), precision: variant ?? "f32", tolerance, checks };
 }
