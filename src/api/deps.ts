@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { MetricsHealth, MetricsSummary, RequestMetric } from "../db/metrics.ts";
 import type { ModelRegistry } from "../lvm/registry.ts";
 import type { PredictDeps, StageLog } from "../predict/types.ts";
+import type { BundleFileName } from "../store/format.ts";
 
 /** What the app needs from the metrics store (src/db/metrics.ts MetricsRecorder provides it). */
 export interface MetricsSink {
@@ -13,8 +14,8 @@ export interface MetricsSink {
 
 /** Store and model files as bytes, for clients that run the model and the search themselves. */
 export interface BundleSource {
-  /** "store.json" | "documents.jsonl" | "texts.bin" | "rows.bin" | "vectors-i8.bin" | "scales.bin" */
-  storeFile(name: string): Promise<ArrayBuffer | string | undefined>;
+  /** One of the store's bundle files (BUNDLE_FILES in src/store/format.ts). */
+  storeFile(name: BundleFileName): Promise<ArrayBuffer | string | undefined>;
   /** "model.json" | "weights.bin" of a served model (INT8 where available). */
   modelFile(model: string, name: string): Promise<ArrayBuffer | string | undefined>;
 }

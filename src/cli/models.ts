@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { GTR_FILES, GTR_ONNX_FILES, GTR_T5_BASE, GTR_T5_DIM, type GtrDtype, gtrEncoderId } from "../encoders/gtr-t5.ts";
 import { modelsDir } from "../encoders/gtr-t5-node.ts";
+import { parseModelManifest } from "../lvm/model-format.ts";
 import { type Command, UsageError } from "./command.ts";
 import { createProgress, type Progress } from "./progress.ts";
 
@@ -110,13 +111,8 @@ async function list(dir: string): Promise<number> {
     const path = join(dir, name);
     if (await exists(join(path, "model.json"))) {
       try {
-        const m = JSON.parse(await readFile(join(path, "model.json"), "utf8")) as {
-          config?: { arch?: string; dim?: number };
-          encoder?: { id?: string };
-        };
-        lvms.push(
-          `  ${name.padEnd(20)} ${String(m.config?.arch ?? "?").padEnd(12)} dim ${m.config?.dim ?? "?"}  encoder ${m.encoder?.id ?? "?"}`,
-        );
+        const m = parseModelManifest(await readFile(join(path, "model.json"), "utf8"), join(name, "model.json"));
+        lvms.push(`  ${name.padEnd(20)} ${m.config.arch.padEnd(12)} dim ${m.config.dim}  encoder ${m.encoder.id}`);
       } catch (error) {
         lvms.push(`  ${name.padEnd(20)} unreadable model.json (${(error as Error).message})`);
       }

@@ -14,7 +14,7 @@ import { forward, type ReferenceModel } from "../lvm/reference.ts";
 import { CoreLvm } from "../lvm/runners/core-lvm.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../lvm/tf-model.ts";
-import { documentsForEvaluation, gatherContexts, windowTargets } from "../lvm/windows.ts";
+import { documentsForEvaluation, evenSample, gatherContexts, predictWindows, windowTargets } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
@@ -90,11 +90,6 @@ export interface EvalOptions {
   log?: (line: string) => void;
 }
 
-function evenSample(targets: Int32Array, max: number): Int32Array {
-  if (max <= 0 || targets.length <= max) return targets;
-  return Int32Array.from({ length: max }, (_, i) => targets[Math.floor((i * targets.length) / max)]);
-}
-
 /** contexts [batch, context, dim] -> predictions [batch, dim] with the given blend weight, on the evaluated backend. */
 type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Float32Array;
 
@@ -102,13 +97,7 @@ type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Fl
 export type EvalBackend = "tf" | "core-int8" | "core-f32";
 
 function predictAll(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, lastWeight: number): Float32Array {
-  const { context, dim } = model.config;
-  const out = new Float32Array(targets.length * dim);
-  for (let from = 0; from < targets.length; from += 512) {
-    const to = Math.min(targets.length, from + 512);
-    out.set(predict(gatherContexts(store, targets, context, from, to), to - from, lastWeight), from * dim);
-  }
-  return out;
+  return predictWindows(store, targets, model.config.context, (contexts, batch) => predict(contexts, batch, lastWeight));
 }
 
 export function scorePredictor(

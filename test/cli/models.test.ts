@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { loadGtrT5Encoder } from "../../src/encoders/gtr-t5-node.ts";
+import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
+import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
+import { writeModel } from "../../src/lvm/read-model.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { tinyGtrFiles, torchBinF16 } from "../encoders/fixtures/tiny-gtr.ts";
 import { tempDir } from "../helpers.ts";
@@ -201,14 +204,28 @@ describe("lvm models", () => {
 
   it("lists pulled encoders, missing ones and LVM model directories", async () => {
     await using dir = await tempDir("lvm-list-");
-    await mkdir(join(dir.path, "gru-test"));
-    await writeFile(
-      join(dir.path, "gru-test", "model.json"),
-      JSON.stringify({ config: { arch: "gru", dim: 768 }, encoder: { id: "gtr-t5-base", dim: 768 } }),
+    const config = presetConfig("gru-edge", 768);
+    await writeModel(
+      join(dir.path, "gru-test"),
+      {
+        format: MODEL_FORMAT,
+        version: MODEL_VERSION,
+        arch: config.arch,
+        config,
+        encoder: { id: "gtr-t5-base", dim: 768 },
+        blend: { lastWeight: 0 },
+        training: {},
+        split: { seed: 1, fractions: [0.8, 0.1, 0.1], storeDocuments: 0, train: [], val: [], test: [] },
+      },
+      initTensors(config, 1),
     );
+    await mkdir(join(dir.path, "broken"));
+    await writeFile(join(dir.path, "broken", "model.json"), JSON.stringify({ config: { arch: "gru", dim: 768 } }));
     const r = await lvm("models", "list", "--dir", dir.path);
     expect(r.stdout).toContain("gtr-t5-base          not pulled: lvm models pull gtr-t5-base");
     expect(r.stdout).toMatch(/gru-test\s+gru\s+dim 768\s+encoder gtr-t5-base/);
+    // A model.json that is not one is listed with the field its schema names, not guessed at.
+    expect(r.stdout).toMatch(/broken\s+unreadable model\.json \(broken\/model\.json: format: expected "lvm-edge-model"/);
   });
 
   it("lvm ingest --encoder gtr-t5-base embeds with the pulled model; mixing with a USE-lite store is refused", async () => {

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { BUNDLE_FILES } from "../../store/format.ts";
 import type { AppDeps, Env } from "../deps.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, router } from "../router.ts";
@@ -23,9 +24,9 @@ const storeFile = createRoute({
   security: [],
   request: {
     params: z.object({
-      file: z.string().openapi({
-        param: { name: "file", in: "path", description: "store.json, documents.jsonl, texts.bin, rows.bin, vectors-i8.bin or scales.bin" },
-        example: "store.json",
+      file: z.enum(Object.values(BUNDLE_FILES)).openapi({
+        param: { name: "file", in: "path", description: "a store file of the bundle" },
+        example: BUNDLE_FILES.manifest,
       }),
     }),
   },

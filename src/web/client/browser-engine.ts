@@ -10,7 +10,7 @@ import { loadModelFromBytes } from "../../lvm/reference.ts";
 import { ModelRegistry } from "../../lvm/registry.ts";
 import type { PredictDeps } from "../../predict/types.ts";
 import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
-import { BUNDLE_FILES } from "../../store/format.ts";
+import { BUNDLE_FILES, type BundleFileName } from "../../store/format.ts";
 import { client, unwrap } from "./api.ts";
 import { tryWebGpuRunner } from "./webgpu.ts";
 
@@ -32,7 +32,7 @@ export function browserEngine(): Promise<BrowserEngine> {
   return engine;
 }
 
-async function storeFile(name: string): Promise<ArrayBuffer | string> {
+async function storeFile(name: BundleFileName): Promise<ArrayBuffer | string> {
   const res = await client.v1.bundle.store[":file"].$get({ param: { file: name } });
   if (!res.ok) throw new Error(`store file ${name}: HTTP ${res.status}`);
   return name.endsWith(".bin") ? res.arrayBuffer() : res.text();
