@@ -253,6 +253,26 @@ describe("core kernels vs TypeScript references", () => {
     for (const v of norms) expect(v).toBeCloseTo(1, 5);
   });
 
+  it("gelu (four lanes, scalar tail) matches the reference on both builds, from -12 to 12 and at the edges", async () => {
+    // 1003 values: not a multiple of 4, so the scalar tail runs; the range covers the saturated ends.
+    const x = random(1003, 31, 12);
+    x.set([0, -0, 1e-8, -1e-8, 40, -40, 88, -88, 1e30, -1e30], 0);
+    x.set([-5, 5, 3], 1000); // the tail
+    const expected = x.map(gelu);
+    for (const variant of ["simd", "relaxed"] as const) {
+      const c = await loadCore(variant);
+      const xb = c.fromF32(x);
+      c.exports.gelu(xb.aligned, x.length);
+      expect(maxAbsDiff(xb.f32(x.length), expected), variant).toBeLessThan(1e-5);
+      // Values past n are untouched.
+      const guard = c.fromF32(Float32Array.from([1, 2, 3, 4, 5]));
+      c.exports.gelu(guard.aligned, 3);
+      expect(Array.from(guard.f32(5)).slice(3)).toEqual([4, 5]);
+      xb.free();
+      guard.free();
+    }
+  });
+
   it("attention matches softmax(q k^T / sqrt(dh)) v per head", () => {
     const [batch, T, W, heads] = [2, 5, 16, 4];
     const [q, k, v] = [random(batch * T * W, 21, 2), random(batch * T * W, 22, 2), random(batch * T * W, 23)];

@@ -1,16 +1,10 @@
 // Element-wise and small layers of the LVMs; shapes in each comment, row-major f32.
 
-@inline function tanhf(x: f32): f32 {
-  // tanh(x) = 1 - 2 / (exp(2x) + 1); clamped so exp cannot overflow.
-  const t = Mathf.min(Mathf.max(x, -15), 15);
-  return 1 - 2 / (Mathf.exp(2 * t) + 1);
-}
-
 /**
  * exp on four lanes: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by the Cephes expf polynomial, 2^n through
  * the exponent bits. Relative error ~1e-7 over the clamped range [-87, 88].
  */
-@inline function expF32x4(x: v128): v128 {
+@inline export function expF32x4(x: v128): v128 {
   const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-87)), f32x4.splat(88));
   const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.4426950408889634)));
   const r = f32x4.sub(f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
@@ -139,16 +133,6 @@ export function attention(q: usize, k: usize, v: usize, out: usize, batch: i32, 
         }
       }
     }
-  }
-}
-
-/** GELU (tanh approximation) in place over n values. */
-export function gelu(x: usize, n: i32): void {
-  const c: f32 = 0.7978845608028654; // sqrt(2 / pi)
-  for (let i = 0; i < n; i++) {
-    const p = x + (<usize>i << 2);
-    const v = load<f32>(p);
-    store<f32>(p, 0.5 * v * (1 + tanhf(c * (v + 0.044715 * v * v * v))));
   }
 }
 
