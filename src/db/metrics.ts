@@ -1,11 +1,13 @@
 // Request metrics (issue 6), runtime-agnostic: one MetricsRecorder serves a synchronous Drizzle database (better-sqlite3 on
-// Node, src/db/sqlite-node.ts) and an asynchronous one (D1 in the Worker, src/db/d1.ts), because Drizzle's query builders
-// are awaitable on both. Logging never blocks or fails a request: record() only pushes to an in-memory buffer; rows are
+// Node, src/db/sqlite-node.ts), an asynchronous one (D1 in the Worker, src/db/d1.ts) and Postgres (node-postgres, for
+// Node replicas sharing one database: src/db/postgres-node.ts), because Drizzle's query builders are awaitable on all. Logging never blocks or fails a request: record() only pushes to an in-memory buffer; rows are
 // written in batches (one multi-row INSERT per batch) by a timer or when the batch fills; a failed write keeps a bounded
 // number of rows for the next attempt, counts what it has to drop and reports the failure once through onError.
-import { lt, sql } from "drizzle-orm";
+import { lt, type SQL, sql } from "drizzle-orm";
+import { PgDatabase } from "drizzle-orm/pg-core";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { type NewRequestMetricRow, RUNTIMES, type Runtime, requestMetrics } from "./schema.ts";
+import { requestMetricsPg } from "./schema-pg.ts";
 
 export type { Runtime } from "./schema.ts";
 
@@ -74,6 +76,11 @@ export interface MetricsRecorderOptions {
   onError?: (message: string, error: unknown) => void;
   /** Names the database in messages, e.g. its path. */
   label?: string;
+  /**
+   * Settles when the database is usable (Postgres: connected and migrated). Writes, summary() and purge() wait for it;
+   * if it rejects, the recorder turns 'unavailable' as if the database could not be opened (rows dropped and counted).
+   */
+  ready?: Promise<void>;
 }
 
 /** Thrown by summary() and purge() when the metrics database could not be opened at all. */
@@ -83,7 +90,31 @@ export class MetricsUnavailableError extends Error {
 
 /** Any Drizzle SQLite database: better-sqlite3 ('sync') or D1 ('async'). */
 // biome-ignore lint/suspicious/noExplicitAny: the run-result and schema types differ per driver and are not used here.
-export type MetricsDatabase = BaseSQLiteDatabase<"sync" | "async", any, any>;
+export type MetricsSqliteDatabase = BaseSQLiteDatabase<"sync" | "async", any, any>;
+/** A Drizzle Postgres database (node-postgres). */
+// biome-ignore lint/suspicious/noExplicitAny: as above.
+export type MetricsPgDatabase = PgDatabase<any, any, any>;
+export type MetricsDatabase = MetricsSqliteDatabase | MetricsPgDatabase;
+
+/** The one place the two dialects differ: the table object, how raw rows come back, and how a delete counts. */
+interface Dialect {
+  // biome-ignore lint/suspicious/noExplicitAny: insert/delete take either dialect's table; rows are the same shape.
+  table: any;
+  all<T>(query: SQL): Promise<T[]>;
+  /** Postgres sorts text by the database's collation: ask for byte order, as SQLite's BINARY gives. */
+  byteOrder: SQL;
+}
+
+function dialectOf(db: MetricsDatabase): Dialect {
+  if (db instanceof PgDatabase) {
+    return {
+      table: requestMetricsPg,
+      all: async <T>(query: SQL) => (await db.execute(query)).rows as T[],
+      byteOrder: sql.raw(' COLLATE "C"'),
+    };
+  }
+  return { table: requestMetrics, all: async <T>(query: SQL) => (await db.all(query)) as T[], byteOrder: sql.raw("") };
+}
 
 /** Bound parameters per inserted row: every column but id. */
 const PARAMS_PER_ROW = 11;
@@ -149,7 +180,9 @@ function hasBatch(db: MetricsDatabase): db is MetricsDatabase & { batch(queries:
  * and close() return promises. Build one with openNodeMetrics() (src/db/sqlite-node.ts) or openD1Metrics() (src/db/d1.ts).
  */
 export class MetricsRecorder {
-  readonly #db: MetricsDatabase | null;
+  #db: MetricsDatabase | null;
+  readonly #dialect: Dialect | null;
+  readonly #ready: Promise<void>;
   readonly #label: string;
   readonly #batchSize: number;
   readonly #intervalMs: number;
@@ -180,6 +213,11 @@ export class MetricsRecorder {
    */
   constructor(db: MetricsDatabase | null, options: MetricsRecorderOptions = {}, closeDatabase?: () => void | Promise<void>) {
     this.#db = db;
+    this.#dialect = db === null ? null : dialectOf(db);
+    this.#ready = (options.ready ?? Promise.resolve()).then(
+      () => {},
+      (error) => this.#becomeUnavailable(error),
+    );
     this.#label = options.label ?? "the metrics database";
     this.#batchSize = Math.max(1, Math.floor(options.batchSize ?? 64));
     this.#intervalMs = Math.max(0, options.flushIntervalMs ?? 1000);
@@ -191,14 +229,23 @@ export class MetricsRecorder {
 
   /** A recorder whose database could not be opened: it drops every row, counts it, and has reported `error` once. */
   static unavailable(error: unknown, options: MetricsRecorderOptions = {}): MetricsRecorder {
-    const recorder = new MetricsRecorder(null, options);
-    recorder.#failures = 1;
-    recorder.#lastError = `cannot open ${recorder.#label}: ${errorText(error)}`;
-    recorder.#report(
-      `lvm metrics: ${recorder.#lastError}. Requests are served as usual but their metrics are dropped (counted in health()).`,
+    const recorder = new MetricsRecorder(null, { ...options, ready: undefined });
+    recorder.#becomeUnavailable(error);
+    return recorder;
+  }
+
+  /** The database could not be opened (at once, or when `ready` rejected): drop what is buffered, report once. */
+  #becomeUnavailable(error: unknown): void {
+    this.#db = null;
+    this.#clearTimer();
+    this.#dropped += this.#buffer.length;
+    this.#buffer = [];
+    this.#failures++;
+    this.#lastError = `cannot open ${this.#label}: ${errorText(error)}`;
+    this.#report(
+      `lvm metrics: ${this.#lastError}. Requests are served as usual but their metrics are dropped (counted in health()).`,
       error,
     );
-    return recorder;
   }
 
   /** Buffer one request's metrics. Never throws, never waits: writing happens later, in batches. */
@@ -230,7 +277,10 @@ export class MetricsRecorder {
   /** Write everything buffered now (after any write in progress). Never rejects: a failure is recorded in health(). */
   flush(): Promise<void> {
     this.#clearTimer();
-    this.#flushing = this.#flushing.then(() => this.#drain()).catch((error) => this.#fail(error, `flushing to ${this.#label}`));
+    this.#flushing = this.#flushing
+      .then(() => this.#ready)
+      .then(() => this.#drain())
+      .catch((error) => this.#fail(error, `flushing to ${this.#label}`));
     return this.#flushing;
   }
 
@@ -252,11 +302,12 @@ export class MetricsRecorder {
    * 1..100 ms p50 = 50, p95 = 95, p99 = 99 — computed inside SQLite with window functions (nothing is loaded into memory).
    */
   async summary(options: { windowMs?: number; now?: number } = {}): Promise<MetricsSummary> {
-    const db = this.#require();
     await this.flush();
+    this.#require();
+    const dialect = this.#dialect as Dialect;
     const windowMs = options.windowMs ?? 3_600_000;
     const since = (options.now ?? Date.now()) - windowMs;
-    const stageRows = await db.all<{ endpoint: string; stage: Stage; count: number; p50: number; p95: number; p99: number }>(sql`
+    const stageRows = await dialect.all<{ endpoint: string; stage: Stage; count: number; p50: number; p95: number; p99: number }>(sql`
       WITH w AS (SELECT endpoint, embed_ms, lvm_ms, search_ms, total_ms FROM request_metrics WHERE ts >= ${since}),
       s AS (
         SELECT endpoint, 'embed' AS stage, embed_ms AS v FROM w WHERE embed_ms IS NOT NULL
@@ -270,14 +321,14 @@ export class MetricsRecorder {
           COUNT(*) OVER (PARTITION BY endpoint, stage) AS n
         FROM s
       )
-      SELECT endpoint, stage, n AS count,
+      SELECT endpoint, stage, MAX(n) AS count,
         MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END) AS p50,
         MAX(CASE WHEN rn = (n * 95 + 99) / 100 THEN v END) AS p95,
         MAX(CASE WHEN rn = (n * 99 + 99) / 100 THEN v END) AS p99
-      FROM r GROUP BY endpoint, stage ORDER BY endpoint, stage`);
-    const requests = await db.all<{ endpoint: string; status: number; count: number }>(sql`
+      FROM r GROUP BY endpoint, stage ORDER BY endpoint${dialect.byteOrder}, stage${dialect.byteOrder}`);
+    const requests = await dialect.all<{ endpoint: string; status: number; count: number }>(sql`
       SELECT endpoint, status, COUNT(*) AS count FROM request_metrics WHERE ts >= ${since}
-      GROUP BY endpoint, status ORDER BY endpoint, status`);
+      GROUP BY endpoint, status ORDER BY endpoint${dialect.byteOrder}, status`);
     return {
       windowMs,
       since,
@@ -295,12 +346,14 @@ export class MetricsRecorder {
 
   /** Delete the rows recorded before `before` (epoch ms; default: all rows), buffered ones written first. */
   async purge(options: { before?: number } = {}): Promise<{ deleted: number }> {
-    const db = this.#require();
     await this.flush();
-    const query =
-      options.before === undefined ? db.delete(requestMetrics) : db.delete(requestMetrics).where(lt(requestMetrics.ts, options.before));
-    const result = (await query) as { changes?: number; meta?: { changes?: number } };
-    return { deleted: Number(result.changes ?? result.meta?.changes ?? 0) };
+    // biome-ignore lint/suspicious/noExplicitAny: delete() is called the same way on both dialects' databases.
+    const db = this.#require() as any;
+    const table = (this.#dialect as Dialect).table;
+    const query = options.before === undefined ? db.delete(table) : db.delete(table).where(lt(table.ts, options.before));
+    // better-sqlite3: changes; D1: meta.changes; node-postgres: rowCount.
+    const result = (await query) as { changes?: number; meta?: { changes?: number }; rowCount?: number | null };
+    return { deleted: Number(result.changes ?? result.meta?.changes ?? result.rowCount ?? 0) };
   }
 
   /** Flush, stop the timer, close the database; later record() calls only count drops. */
@@ -370,14 +423,17 @@ export class MetricsRecorder {
     }
   }
 
-  async #write(db: MetricsDatabase, rows: NewRequestMetricRow[]): Promise<void> {
+  async #write(database: MetricsDatabase, rows: NewRequestMetricRow[]): Promise<void> {
+    // biome-ignore lint/suspicious/noExplicitAny: insert() is called the same way on both dialects' databases.
+    const db = database as any;
+    const table = (this.#dialect as Dialect).table;
     if (rows.length <= this.#rowsPerStatement) {
-      await db.insert(requestMetrics).values(rows);
+      await db.insert(table).values(rows);
       return;
     }
     const statements = [];
     for (let i = 0; i < rows.length; i += this.#rowsPerStatement) {
-      statements.push(db.insert(requestMetrics).values(rows.slice(i, i + this.#rowsPerStatement)));
+      statements.push(db.insert(table).values(rows.slice(i, i + this.#rowsPerStatement)));
     }
     // D1: one round trip, applied atomically. Elsewhere (only with a small maxParams) one statement after another.
     if (hasBatch(db)) await db.batch(statements);

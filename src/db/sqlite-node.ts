@@ -8,6 +8,7 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { MIGRATIONS_FOLDER } from "./embed-migrations.ts";
 import { MetricsRecorder, type MetricsRecorderOptions } from "./metrics.ts";
+import { isPostgresUrl, openPostgresMetrics, type PostgresMetricsOptions } from "./postgres-node.ts";
 
 /** Where `lvm serve` and `lvm metrics` keep metrics unless told otherwise (relative to the working directory). */
 export const DEFAULT_METRICS_PATH = ".lvm/metrics.sqlite";
@@ -22,10 +23,18 @@ export interface NodeMetricsOptions extends MetricsRecorderOptions {
 }
 
 /**
- * Open (creating it and its directory if needed) the metrics database at `path` and return its recorder. Never throws:
- * on failure the recorder is 'unavailable' (health().state), drops rows, and has reported the error once via onError.
+ * The recorder of a Node process: `target` is a SQLite file path (the default, one process) or a postgres:// URL
+ * (LVM_METRICS_URL: several replicas sharing one database, src/db/postgres-node.ts). Never throws.
  */
-export function openNodeMetrics(path: string, options: NodeMetricsOptions = {}): MetricsRecorder {
+export function openNodeMetrics(target: string, options: NodeMetricsOptions & PostgresMetricsOptions = {}): MetricsRecorder {
+  return isPostgresUrl(target) ? openPostgresMetrics(target, options) : openSqliteMetrics(target, options);
+}
+
+/**
+ * Open (creating it and its directory if needed) the SQLite metrics database at `path` and return its recorder. Never
+ * throws: on failure the recorder is 'unavailable' (health().state), drops rows, and has reported the error once via onError.
+ */
+export function openSqliteMetrics(path: string, options: NodeMetricsOptions = {}): MetricsRecorder {
   const recorderOptions: MetricsRecorderOptions = { label: path, ...options };
   let sqlite: Database.Database | undefined;
   try {

@@ -8,6 +8,6 @@ await startServer({
   host: env.HOST ?? "127.0.0.1",
   model: env.LVM_MODEL,
   precision: env.LVM_PRECISION === "f32" ? "f32" : "int8",
-  metricsDb: env.LVM_METRICS_DB,
+  metricsDb: env.LVM_METRICS_URL ?? env.LVM_METRICS_DB,
   adminKey: env.LVM_ADMIN_KEY,
 });
