@@ -2,9 +2,12 @@
 // against the Node server over the mini store, on loopback; contexts of 5 vectors, and 1 request in
 // LVM_SOAK_TEXT_EVERY (default 50) with a text in its context (text embedding is the slow path, ~25 texts/s).
 // After a warm-up (LVM_SOAK_WARMUP_SECONDS, default min(60, 20% of the run)): 0 errors, resident memory at the
-// end within 10% of the level after warm-up, p99 of the last window within 20% of the first (window: 60 s, or a
-// quarter of a shorter run). Figures go to the console and to test-output/soak.json.
+// end no more than 10% above the level after warm-up (less is fine: a drop is the GC giving memory back, not a
+// leak), p99 of the last window no more than 20% above the first's (window: 60 s, or a quarter of a shorter run).
+// The machine's load average per window is recorded too: on a shared machine, p99 follows the neighbours' load.
+// Figures go to the console and to test-output/soak.json.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { describe, expect, it } from "vitest";
@@ -73,8 +76,12 @@ describe("soak", () => {
       const started = Date.now();
       const windows = new Map<number, number[]>();
       const rss: { t: number; mib: number }[] = [];
+      const load = new Map<number, number[]>();
       const sampler = setInterval(() => {
-        void rssMiB(server.pid).then((mib) => rss.push({ t: (Date.now() - started) / 1000, mib }));
+        const t = (Date.now() - started) / 1000;
+        void rssMiB(server.pid).then((mib) => rss.push({ t, mib }));
+        const w = Math.floor(t / WINDOW);
+        load.set(w, [...(load.get(w) ?? []), loadavg()[0]]);
       }, 1000);
       const result = await run(server.base, SECONDS, bodies, (ms) => {
         const w = Math.floor((Date.now() - started) / 1000 / WINDOW);
@@ -102,7 +109,10 @@ describe("soak", () => {
         warmupErrors: warm.errors + warm.non2xx,
         latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
         windowSeconds: WINDOW,
-        p99PerWindowMs: full.map(([w, v]) => ({ window: w, requests: v.length, p99: p99(v) })),
+        p99PerWindowMs: full.map(([w, v]) => {
+          const l = load.get(w) ?? [];
+          return { window: w, requests: v.length, p99: p99(v), loadAverage: l.reduce((a, b) => a + b, 0) / Math.max(1, l.length) };
+        }),
         firstWindowP99Ms: firstP99,
         lastWindowP99Ms: lastP99,
         rssMiB: { afterWarmup: rssWarm, end: rssEnd, max: Math.max(...rss.map((r) => r.mib)), samples: rss.filter((_, i) => i % 10 === 0) },
@@ -111,8 +121,8 @@ describe("soak", () => {
       await mkdir(join(REPO, "test-output"), { recursive: true });
       await writeFile(join(REPO, "test-output", "soak.json"), `${JSON.stringify(figures, null, 1)}\n`);
       expect(result.errors + result.timeouts + result.non2xx + warm.errors + warm.non2xx).toBe(0);
-      expect(Math.abs(rssEnd - rssWarm) / rssWarm).toBeLessThanOrEqual(0.1);
-      expect(Math.abs(lastP99 - firstP99) / firstP99).toBeLessThanOrEqual(0.2);
+      expect((rssEnd - rssWarm) / rssWarm).toBeLessThanOrEqual(0.1);
+      expect((lastP99 - firstP99) / firstP99).toBeLessThanOrEqual(0.2);
     } finally {
       await server.stop();
     }
