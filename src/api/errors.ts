@@ -18,13 +18,16 @@ interface Issue {
 
 /**
  * The first offending field of a zod error, with its message. A union whose every branch failed is reported
- * at the branch that got furthest (e.g. `context.0.row` for `{row: -1}`), not at the union itself.
+ * at the branch that got furthest (e.g. `context.0.row` for `{row: -1}`), not at the union itself; among
+ * strict-object branches, the one whose keys the input has (`{b64: 5}` is a bad `{b64}`, not a bad `{row}`).
  */
 export function firstIssue(error: ZodError): { field?: string; message: string } {
   let issue = error.issues[0] as Issue;
   const path: PropertyKey[] = [...issue.path];
   while (issue.code === "invalid_union" && issue.errors) {
-    const closest = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || i.code !== "invalid_type"));
+    const reached = (branch: Issue[]) => branch.some((i) => i.path.length > 0 || i.code !== "invalid_type");
+    const closest =
+      issue.errors.find((branch) => reached(branch) && !branch.some((i) => i.code === "unrecognized_keys")) ?? issue.errors.find(reached);
     if (!closest) break;
     issue = closest[0];
     path.push(...issue.path);

@@ -8,6 +8,18 @@ export const MAX_TEXTS = 256;
 /** A vector of finite numbers (JSON has no NaN/Infinity: they arrive as null or huge literals). */
 const vector = z.array(z.number().refine(Number.isFinite, "must be a finite number"));
 const text = z.string().trim().min(1, "must be a non-empty string");
+/** A vector as base64 float32 (src/predict/vector-b64.ts), decoded where the store's dim is known. */
+const vectorB64 = z
+  .object({
+    b64: z.string().min(1, "must be a non-empty base64 string").openapi({
+      description:
+        "the vector's float32 values, little-endian, 4 bytes each, standard base64 with padding (dim 512: 2,048 bytes, 2,732 characters); a wrong length, bad base64 or a NaN/Infinity value is a 400 naming this field",
+      format: "byte",
+      example: "AACAPwAAAAA=",
+    }),
+  })
+  .strict()
+  .openapi("VectorBase64", { description: "a vector as base64 float32 (little-endian): about a quarter of the JSON numbers' size" });
 const k = z.number().int().min(1).max(100).default(10).openapi({ description: "how many concepts to return" });
 const exact = z.boolean().default(false).openapi({ description: "search every row instead of the approximate index" });
 const ef = z.number().int().min(1).max(4096).optional().openapi({ description: "beam width of the approximate index" });
@@ -16,7 +28,16 @@ const modelName = z.string().min(1).optional().openapi({ description: "a model f
 export const embedRequest = z.object({ texts: z.array(text).min(1).max(MAX_TEXTS) }).openapi("EmbedRequest");
 
 export const searchRequest = z
-  .object({ text: text.optional(), vector: vector.optional(), k, exact, ef })
+  .object({
+    text: text.optional(),
+    vector: z
+      .union([vector, vectorB64], { error: "must be a vector of numbers or {b64}" })
+      .optional()
+      .openapi({ description: "the store's dim values as JSON numbers, or {b64} (base64 float32, little-endian)" }),
+    k,
+    exact,
+    ef,
+  })
   .refine((r) => (r.text === undefined) !== (r.vector === undefined), {
     message: "give exactly one of 'text' or 'vector'",
     path: ["text"],
@@ -36,11 +57,13 @@ const storedConcept = z
   .strict()
   .openapi("StoredConceptRef");
 const contextItem = z
-  .union([text, looseVector, storedConcept], { error: "must be a text, a vector of numbers or {row: n}" })
-  .openapi("ContextItem", { description: "a text, a vector, or a stored concept {row}" });
+  .union([text, looseVector, vectorB64, storedConcept], { error: "must be a text, a vector of numbers, {b64} or {row: n}" })
+  .openapi("ContextItem", {
+    description: "a text, a vector (JSON numbers, or {b64}: base64 float32, little-endian), or a stored concept {row}",
+  });
 const contextItems = z
   .array(contextItem)
-  .min(1, "needs at least one concept (a text, a vector or {row})")
+  .min(1, "needs at least one concept (a text, a vector, {b64} or {row})")
   .max(MAX_CONTEXT, `at most ${MAX_CONTEXT} concepts`)
   .superRefine((items, ctx) => {
     items.forEach((item, i) => {

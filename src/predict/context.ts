@@ -2,6 +2,7 @@ import type { ConceptStore } from "../store/concept-store.ts";
 import { RequestError } from "./errors.ts";
 import { unitVector } from "./search.ts";
 import type { ContextItem, PredictDeps } from "./types.ts";
+import { decodeVectorB64 } from "./vector-b64.ts";
 
 /** A vector this close to a stored concept is that concept (INT8 round trips stay above it). */
 export const SAME_CONCEPT_COSINE = 0.9999;
@@ -31,7 +32,7 @@ export function rowOfText(store: ConceptStore, text: string): number | undefined
  * Turns the request's context into exactly `context` unit vectors and the stored rows it holds. The last
  * `context` items are used; a shorter context is left-padded by repeating its first item, so one sentence is
  * a valid (if weak) context. An item is a stored concept when it is `{row}`, a text equal to a stored text,
- * or a vector whose nearest stored concept has cosine > SAME_CONCEPT_COSINE.
+ * or a vector (JSON numbers or `{b64}`) whose nearest stored concept has cosine > SAME_CONCEPT_COSINE.
  */
 export async function resolveContext(deps: PredictDeps, items: ContextItem[], context: number): Promise<ResolvedContext> {
   const { store } = deps;
@@ -47,8 +48,11 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
       texts.push({ index: i, text: item });
       const row = rowOfText(store, item);
       if (row !== undefined) rows.add(row);
-    } else if (Array.isArray(item)) {
-      unit.set(unitVector(item, dim, field), i * dim);
+    } else if (Array.isArray(item) || "b64" in item) {
+      const vector = Array.isArray(item)
+        ? unitVector(item, dim, field)
+        : unitVector(decodeVectorB64(item.b64, dim, `${field}.b64`), dim, `${field}.b64`);
+      unit.set(vector, i * dim);
       // The approximate index where there is one: an exact scan per item costs ~2 ms per 100k rows, and a
       // stored vector's nearest neighbour in the HNSW graph is itself.
       const hit = (deps.approximateIndex ?? deps.exactIndex).search(unit.subarray(i * dim, (i + 1) * dim), 1);

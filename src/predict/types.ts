@@ -2,9 +2,13 @@ import type { Encoder } from "../encoders/types.ts";
 import type { VectorIndex } from "../index/types.ts";
 import type { LvmModel } from "../lvm/registry.ts";
 import type { Concept, ConceptStore } from "../store/concept-store.ts";
+import type { VectorB64 } from "./vector-b64.ts";
 
-/** One context concept: a text (embedded), a vector (normalised) or a stored concept by its row. */
-export type ContextItem = string | number[] | { row: number };
+/**
+ * One context concept: a text (embedded), a vector (normalised) as JSON numbers or as base64 float32
+ * (vector-b64.ts), or a stored concept by its row.
+ */
+export type ContextItem = string | number[] | VectorB64 | { row: number };
 
 /** What the service runs on: the server's deps, or the page's downloaded store, index and models. */
 export interface PredictDeps {

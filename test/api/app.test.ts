@@ -12,6 +12,7 @@ import { initTensors } from "../../src/lvm/architectures.ts";
 import { baselineModels } from "../../src/lvm/baselines.ts";
 import { ModelRegistry } from "../../src/lvm/registry.ts";
 import { CoreLvm } from "../../src/lvm/runners/core-lvm.ts";
+import { encodeVectorB64 } from "../../src/predict/vector-b64.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore, cosine, tempDir } from "../helpers.ts";
@@ -202,6 +203,13 @@ describe("HTTP API", () => {
     ["/v1/next", { context: ["fine", { row: 10_000_000 }] }, 404, "unknown_concept", "context.1.row"],
     ["/v1/generate", { context: [{ row: 6399 }] }, 404, "unknown_concept", "context.0.row"],
     ["/v1/next", { context: ["fine", 5] }, 400, "invalid_request", "context.1"],
+    ["/v1/next", { context: ["fine", { b64: "@@" }] }, 400, "bad_base64", "context.1.b64"],
+    ["/v1/next", { context: [{ row: 1 }, "a", encodeVectorB64([1, 2, 3])] }, 400, "wrong_dim", "context.2.b64"],
+    ["/v1/generate", { context: [{ b64: 5 }] }, 400, "invalid_request", "context.0.b64"],
+    ["/v1/generate", { context: [{ b64: "AAAA", row: 1 }] }, 400, "invalid_request", "context.0"],
+    ["/v1/next", { context: [encodeVectorB64(new Array(512).fill(0))] }, 400, "zero_vector", "context.0.b64"],
+    ["/v1/search", { vector: { b64: "AAAA" } }, 400, "wrong_dim", "vector.b64"],
+    ["/v1/search", { vector: { b64: "a b!" } }, 400, "bad_base64", "vector.b64"],
   ])("%s → %i %s (%s)", async (path, body, status, code, field) => {
     const res = await post(path, body);
     expect(res.status).toBe(status);
@@ -209,6 +217,42 @@ describe("HTTP API", () => {
     expect(error.code).toBe(code);
     expect(error.field).toBe(field);
     expect(error.message.length).toBeGreaterThan(5);
+  });
+
+  it("takes vectors as JSON numbers, as {b64} (base64 float32) or as {row}, with identical results", async () => {
+    const rows = [700, 701, 702, 703, 704];
+    const forms = [
+      rows.map((row) => Array.from(store.vector(row))),
+      rows.map((row) => encodeVectorB64(store.vector(row))),
+      rows.map((row) => ({ row })),
+    ];
+    const json = async (path: string, body: unknown) => {
+      const res = await post(path, body);
+      expect(res.status).toBe(200);
+      const { timings: _, ...rest } = await res.json();
+      return rest;
+    };
+    for (const model of ["tiny-gru", "mean-context"]) {
+      const next = await Promise.all(forms.map((context) => json("/v1/next", { context, k: 10, model, includeVector: true })));
+      const chains = await Promise.all(forms.map((context) => json("/v1/generate", { context, steps: 3, model })));
+      expect(next[0].results).toHaveLength(10);
+      for (const r of next.slice(1)) expect(r).toEqual(next[0]);
+      for (const c of chains.slice(1)) expect(c).toEqual(chains[0]);
+    }
+    const searches = await Promise.all(
+      [Array.from(store.vector(42)), encodeVectorB64(store.vector(42))].map((vector) => json("/v1/search", { vector, k: 5 })),
+    );
+    expect(searches[0].results[0].row).toBe(42);
+    expect(searches[1]).toEqual(searches[0]);
+    // A NaN in the base64 form is named like the JSON form's: its item's b64 field.
+    const nan = encodeVectorB64(Array.from(store.vector(3), (v, j) => (j === 100 ? Number.NaN : v)));
+    const res = await post("/v1/next", { context: [{ row: 1 }, { row: 2 }, nan] });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({
+      code: "not_finite",
+      field: "context.2.b64",
+      message: expect.stringMatching(/value 100/),
+    });
   });
 
   it("rejects NaN and Infinity in vectors (JSON carries them as null or overflowing literals)", async () => {

@@ -10,6 +10,7 @@ import type { RequestError } from "../../src/predict/errors.ts";
 import { generateChain } from "../../src/predict/generate.ts";
 import { nextConcepts } from "../../src/predict/next.ts";
 import type { ContextItem, PredictDeps, StageLog } from "../../src/predict/types.ts";
+import { decodeVectorB64, encodeVectorB64 } from "../../src/predict/vector-b64.ts";
 import type { ConceptStore } from "../../src/store/concept-store.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore, tempDir } from "../helpers.ts";
@@ -54,11 +55,53 @@ const forms = (first: number): [string, ContextItem[]][] => {
     ["stored text", rows.map((row) => store.text(row))],
     // Not unit length: the service normalises, then finds the stored concept (cosine > 0.9999).
     ["vector", rows.map((row) => Array.from(store.vector(row), (v) => 3 * v))],
+    ["{b64}", rows.map((row) => encodeVectorB64(store.vector(row).map((v) => 3 * v)))],
   ];
 };
 
+describe("vectors as base64 float32 ({b64})", () => {
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (e: RequestError) => ({ status: e.status, code: e.code, field: e.field }),
+    );
+
+  it("is little-endian float32, standard base64, and round-trips exactly", () => {
+    expect(encodeVectorB64([1, 0])).toEqual({ b64: "AACAPwAAAAA=" }); // 1.0f = 00 00 80 3f
+    const v = store.vector(7);
+    expect(decodeVectorB64(encodeVectorB64(v).b64, store.dim, "f")).toEqual(v);
+  });
+
+  it.each([
+    ["not base64", "@@@@", "bad_base64"],
+    ["3 values", encodeVectorB64([1, 2, 3]).b64, "wrong_dim"],
+    ["2,049 bytes", btoa("\0".repeat(2049)), "wrong_dim"],
+    ["a NaN", encodeVectorB64(Array.from({ length: 512 }, (_, j) => (j === 9 ? Number.NaN : 1))).b64, "not_finite"],
+    ["an Infinity", encodeVectorB64(Array.from({ length: 512 }, (_, j) => (j === 0 ? Number.POSITIVE_INFINITY : 1))).b64, "not_finite"],
+  ])("rejects %s with a 400 naming the field", async (_, b64, code) => {
+    const context: ContextItem[] = [{ row: 1 }, "a", { b64 }];
+    expect(await failure(nextConcepts(deps, { context, k: 1, model: "copy-last" }))).toEqual({ status: 400, code, field: "context.2.b64" });
+    expect(await failure(generateChain(deps, { context, steps: 1, stopCosine: 0.9 }))).toMatchObject({ code, field: "context.2.b64" });
+  });
+
+  it("gives the same results as JSON numbers and {row} in nextConcepts and generateChain", async () => {
+    const rows = [600, 601, 602, 603, 604];
+    const contexts: ContextItem[][] = [
+      rows.map((row) => Array.from(store.vector(row))),
+      rows.map((row) => encodeVectorB64(store.vector(row))),
+      rows.map((row) => ({ row })),
+    ];
+    for (const model of ["mean-context", "copy-last"]) {
+      const next = await Promise.all(contexts.map((context) => nextConcepts(deps, { context, k: 10, model })));
+      const chains = await Promise.all(contexts.map((context) => generateChain(deps, { context, steps: 4, model, stopCosine: 0.99 })));
+      for (const r of next.slice(1)) expect(r.results).toEqual(next[0].results);
+      for (const c of chains.slice(1)) expect(c.steps).toEqual(chains[0].steps);
+    }
+  });
+});
+
 describe("nextConcepts", () => {
-  it.each([0, 1, 2])("excludes the context rows for each item form (form %i)", async (f) => {
+  it.each([0, 1, 2, 3])("excludes the context rows for each item form (form %i)", async (f) => {
     const first = 1200;
     const [, context] = forms(first)[f];
     for (let i = 0; i < 5; i++) expect(rowOfText(store, store.text(first + i))).toBe(first + i);
