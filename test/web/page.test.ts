@@ -147,11 +147,22 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     await page.keyboard.press("Tab"); // split button
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 3);
+    const nextBodies: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/v1/next")) nextBodies.push(r.postData() ?? "");
+    });
     await page.focus("#predict");
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Ran on the server"), null, {
       timeout: 60_000,
     });
+    // The typed texts are embedded once and sent as base64 float32 (512 x 4 bytes = 2,732 characters), not as text.
+    expect(nextBodies.length).toBeGreaterThan(0);
+    for (const body of nextBodies) {
+      const { context } = JSON.parse(body) as { context: { b64: string }[] };
+      expect(context).toHaveLength(3);
+      for (const item of context) expect(item.b64).toHaveLength(2732);
+    }
     await page.screenshot({ path: join(SCREENSHOTS, "page-phone.png"), fullPage: false });
   });
 });

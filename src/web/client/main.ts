@@ -2,7 +2,7 @@
 // Server mode calls the API (hono/client); browser mode downloads the INT8 store and the models once and runs
 // the same prediction service (src/predict) here, on WebGPU where the browser offers it, else the WASM core.
 import { engineStarted } from "./browser-engine.ts";
-import { chain, contextItems, renderChain } from "./chain.ts";
+import { chain, contextItems, embedContext, renderChain } from "./chain.ts";
 import { $, setStatus } from "./dom.ts";
 import { loadMetrics } from "./metrics.ts";
 import { loadModelsList, selectedModels } from "./models-list.ts";
@@ -34,6 +34,7 @@ async function predict() {
   const m = mode();
   setStatus(m === "browser" && !engineStarted() ? "Downloading the INT8 store and model…" : "Predicting…");
   try {
+    await embedContext();
     const columns = await runNext(m, names, { context: contextItems(), k: Number($<HTMLSelectElement>("k").value) });
     renderResults(columns, (r) => {
       chain.push({ text: r.text, row: r.row });
@@ -52,6 +53,7 @@ async function generate() {
   const m = mode();
   setStatus(`Generating with ${names[0]}…`);
   try {
+    await embedContext();
     const result = await runGenerate(m, names[0], { context: contextItems(), steps: 5 });
     chain.push(...result.steps.map((s) => ({ text: s.text, row: s.row })));
     renderChain();
