@@ -2,6 +2,16 @@
 // against the plain TypeScript reference (src/lvm/reference.ts, src/index/exact.ts) by the tests.
 // index-relaxed.ts builds the same core plus relaxed-SIMD kernels into core-relaxed.wasm.
 
+export {
+  attentionPacked,
+  embedTokensF32,
+  embedTokensI8,
+  layerNormEps,
+  meanPoolPacked,
+  quantizeRowsI16Levels,
+  reluInPlace,
+  tanhInPlace,
+} from "./encoder";
 export { hnswSearch } from "./hnsw";
 export { linearF32, linearI8, quantizeRows } from "./linear";
 export { alloc, free } from "./memory";

@@ -1,0 +1,308 @@
+/**
+ * USE-lite (512-D) on the WASM core, INT8 or f32 by the weights file it is given (use-lite-core-format.ts).
+ * Runtime-agnostic: the caller brings a WasmCore instance and the file's bytes. Texts are tokenized by our
+ * SentencePiece tokenizer, clipped to 128 tokens as the graph does, sorted by token count and packed into
+ * batches of at most `maxBatchTokens` tokens: a batch's tokens are consecutive rows, so nothing is padding.
+ * Every core buffer is allocated once, in the constructor; a call only writes into them.
+ *
+ * INT8: dense layers run on INT8 weights (per output row, packed once for packed.ts's register-blocked
+ * kernel) against activations quantised per row at run time to 12-bit codes (exact i32 accumulation);
+ * layer norms, attention, the residual stream, pooling and the tanh head stay f32.
+ */
+import type { CoreBuffer, CoreExports, WasmCore } from "../core/wasm-core.ts";
+import type { Encoder } from "./types.ts";
+import { UnigramTokenizer } from "./unigram-tokenizer.ts";
+import { USE_LITE_DIM, USE_LITE_ID } from "./use-lite.ts";
+import { readUseLiteCoreFile, type UseLiteCorePrecision } from "./use-lite-core-format.ts";
+import { USE_LITE_EMBED, USE_LITE_FFN, USE_LITE_HEADS, USE_LITE_LN_EPS, USE_LITE_MAX_TOKENS, USE_LITE_WIDTH } from "./use-lite-weights.ts";
+
+/** The encoder kernels (wasm/assembly/encoder.ts), on top of the LVM core's. */
+interface EncoderExports extends CoreExports {
+  embedTokensF32(ids: number, offsets: number, seqs: number, table: number, timing: number, out: number, dim: number): void;
+  embedTokensI8(ids: number, offsets: number, seqs: number, q: number, scales: number, timing: number, out: number, dim: number): void;
+  layerNormEps(x: number, g: number, b: number, y: number, rows: number, dim: number, eps: number): void;
+  attentionPacked(
+    qkv: number,
+    out: number,
+    offsets: number,
+    seqs: number,
+    width: number,
+    heads: number,
+    scale: number,
+    scratch: number,
+  ): void;
+  reluInPlace(x: number, n: number): void;
+  meanPoolPacked(h: number, offsets: number, seqs: number, dim: number, out: number): void;
+  tanhInPlace(x: number, n: number): void;
+  quantizeRowsI16Levels(x: number, rows: number, n: number, q: number, scales: number, levels: number): void;
+}
+
+const ENCODER_KERNELS = [
+  "embedTokensF32",
+  "embedTokensI8",
+  "layerNormEps",
+  "attentionPacked",
+  "reluInPlace",
+  "meanPoolPacked",
+  "tanhInPlace",
+  "quantizeRowsI16Levels",
+  "packI8",
+  "linearI8Packed",
+];
+
+export interface UseLiteCoreOptions {
+  /** Tokens per forward pass (>= 128); the core buffers are sized for it. Default 1024. */
+  maxBatchTokens?: number;
+  /**
+   * INT8: activations are quantised per row to -levels..levels (i16 codes) against the INT8 weights.
+   * Default 4095 (12 bits); 127 is plain INT8 x INT8, which misses the 0.999 cosine target on some texts.
+   */
+  activationLevels?: number;
+}
+
+interface Linear {
+  inDim: number;
+  outDim: number;
+  w: CoreBuffer;
+  scales?: CoreBuffer;
+  bias: CoreBuffer;
+}
+
+export class UseLiteCore implements Encoder {
+  readonly id = USE_LITE_ID;
+  readonly dim = USE_LITE_DIM;
+  readonly precision: UseLiteCorePrecision;
+  readonly maxBatchTokens: number;
+  private readonly e: EncoderExports;
+  private readonly tokenizer: UnigramTokenizer;
+  private readonly levels: number;
+  private readonly owned: CoreBuffer[] = [];
+  private readonly vectors = new Map<string, CoreBuffer>();
+  private readonly linears = new Map<string, Linear>();
+  private readonly buf: Record<
+    "ids" | "offsets" | "x" | "h" | "a" | "big" | "att" | "tmp" | "xq" | "xs" | "pool" | "out" | "scores",
+    CoreBuffer
+  >;
+  private disposed = false;
+
+  constructor(core: WasmCore, weightBytes: Uint8Array, options: UseLiteCoreOptions = {}) {
+    const missing = ENCODER_KERNELS.filter((k) => typeof (core.exports as unknown as Record<string, unknown>)[k] !== "function");
+    if (missing.length > 0) throw new Error(`wasm core lacks the encoder kernels ${missing.join(", ")}: rebuild it with 'npm run build'`);
+    this.e = core.exports as EncoderExports;
+    this.maxBatchTokens = options.maxBatchTokens ?? 1024;
+    if (!Number.isInteger(this.maxBatchTokens) || this.maxBatchTokens < USE_LITE_MAX_TOKENS)
+      throw new Error(`maxBatchTokens must be an integer >= ${USE_LITE_MAX_TOKENS}, got ${options.maxBatchTokens}`);
+    const file = readUseLiteCoreFile(weightBytes);
+    this.precision = file.precision;
+    this.levels = options.activationLevels ?? 4095;
+    if (!Number.isInteger(this.levels) || this.levels < 1 || this.levels > 4095)
+      throw new Error(`activationLevels must be an integer in 1..4095, got ${options.activationLevels}`);
+    this.tokenizer = new UnigramTokenizer(file.vocabulary);
+    const f32 = (name: string) => file.tensors.get(name)!.data as Float32Array;
+    const keep = (b: CoreBuffer) => {
+      this.owned.push(b);
+      return b;
+    };
+    const vector = (name: string) => this.vectors.set(name, keep(core.fromF32(f32(name))));
+    const linear = (name: string) => {
+      const t = file.tensors.get(`${name}.w`)!;
+      const [outDim, inDim] = t.shape;
+      const bias = keep(core.fromF32(f32(`${name}.b`)));
+      if (!(t.data instanceof Int8Array)) {
+        this.linears.set(name, { inDim, outDim, w: keep(core.fromF32(t.data)), bias });
+        return;
+      }
+      // Packed once for the register-blocked kernel (wasm/assembly/packed.ts).
+      const rowsI8 = core.fromI8(t.data);
+      const packed = keep(core.buffer(core.exports.packedI8Bytes(outDim, inDim)));
+      core.exports.packI8(rowsI8.aligned, outDim, inDim, packed.aligned);
+      rowsI8.free();
+      this.linears.set(name, { inDim, outDim, w: packed, scales: keep(core.fromF32(f32(`${name}.w.scale`))), bias });
+    };
+    if (file.precision === "int8") {
+      this.vectors.set("embed", keep(core.fromI8(file.tensors.get("embed")!.data as Int8Array)));
+      vector("embed.scale");
+    } else {
+      vector("embed");
+    }
+    vector("timing");
+    linear("l0.res");
+    for (const l of [0, 1]) {
+      for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
+      for (const m of ["qkv", "out", "ffn1", "ffn2"]) linear(`l${l}.${m}`);
+    }
+    linear("tanh");
+
+    const T = this.maxBatchTokens;
+    const S = T; // at most one text per token
+    const W = USE_LITE_WIDTH;
+    const F = USE_LITE_FFN;
+    this.buf = {
+      ids: keep(core.buffer(T * 4)),
+      offsets: keep(core.buffer((S + 1) * 4)),
+      x: keep(core.buffer(T * USE_LITE_EMBED * 4)),
+      h: keep(core.buffer(T * W * 4)),
+      a: keep(core.buffer(T * W * 4)),
+      big: keep(core.buffer(T * F * 4)), // qkv [T, 3w] or the FFN's hidden [T, 1536]
+      att: keep(core.buffer(T * W * 4)),
+      tmp: keep(core.buffer(T * W * 4)),
+      xq: keep(core.buffer(T * F * 2)), // i16 codes
+      xs: keep(core.buffer(T * 4)),
+      pool: keep(core.buffer(S * W * 4)),
+      out: keep(core.buffer(S * W * 4)),
+      scores: keep(core.buffer(USE_LITE_MAX_TOKENS * 4)),
+    };
+  }
+
+  /** Bytes of weights held in core memory. */
+  get weightBytes(): number {
+    let n = 0;
+    for (const v of this.vectors.values()) n += v.bytes;
+    for (const l of this.linears.values()) n += l.w.bytes + l.bias.bytes + (l.scales?.bytes ?? 0);
+    return n;
+  }
+
+  /** Token ids of one text, clipped to the graph's 128. */
+  tokenize(text: string): number[] {
+    return this.tokenizer.encode(text).slice(0, USE_LITE_MAX_TOKENS);
+  }
+
+  async embed(texts: readonly string[]): Promise<Float32Array> {
+    return this.embedSync(texts);
+  }
+
+  embedSync(texts: readonly string[]): Float32Array {
+    if (this.disposed) throw new Error("USE-lite core encoder is disposed");
+    const tokenized = texts.map((text, i) => {
+      if (typeof text !== "string") throw new Error(`text ${i} is not a string`);
+      // A blank text has no meaning to embed (and the graph needs at least one token).
+      if (text.trim().length === 0) throw new Error(`text ${i} is empty: nothing to embed`);
+      return this.tokenize(text);
+    });
+    return this.embedTokenized(tokenized);
+  }
+
+  /** Rows for texts already tokenized (each 1..128 ids), in input order: [n, 512]. */
+  embedTokenized(tokenized: readonly (readonly number[])[]): Float32Array {
+    const out = new Float32Array(tokenized.length * USE_LITE_DIM);
+    // Bucketed by length: sorted, then packed greedily up to maxBatchTokens tokens.
+    const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
+    let b = 0;
+    while (b < order.length) {
+      let tokens = 0;
+      let e = b;
+      while (e < order.length && tokens + tokenized[order[e]].length <= this.maxBatchTokens) tokens += tokenized[order[e++]].length;
+      this.forward(
+        order.slice(b, e).map((i) => tokenized[i]),
+        tokens,
+      );
+      const vectors = this.buf.out.f32((e - b) * USE_LITE_DIM);
+      for (let j = b; j < e; j++) out.set(vectors.subarray((j - b) * USE_LITE_DIM, (j - b + 1) * USE_LITE_DIM), order[j] * USE_LITE_DIM);
+      b = e;
+    }
+    return out;
+  }
+
+  /** y [rows, out] = x [rows, in] @ W^T + b, quantising x per row for INT8 layers. */
+  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
+    const l = this.linears.get(name)!;
+    const e = this.e;
+    const { xq, xs } = this.buf;
+    if (!l.scales) {
+      e.linearF32(x.aligned, l.w.aligned, l.bias.aligned, y.aligned, rows, l.inDim, l.outDim);
+    } else {
+      e.quantizeRowsI16Levels(x.aligned, rows, l.inDim, xq.aligned, xs.aligned, this.levels);
+      e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias.aligned, y.aligned, rows, l.inDim, l.outDim);
+    }
+  }
+
+  private v(name: string): number {
+    return this.vectors.get(name)!.aligned;
+  }
+
+  /** One packed batch: texts' ids -> buf.out [texts, 512], unit rows. */
+  private forward(texts: readonly (readonly number[])[], tokens: number): void {
+    const e = this.e;
+    const { ids, offsets, x, h, pool, out } = this.buf;
+    const seqs = texts.length;
+    const T = tokens;
+    const W = USE_LITE_WIDTH;
+    const idView = ids.i32(T);
+    const offView = offsets.i32(seqs + 1);
+    let t = 0;
+    for (const [s, text] of texts.entries()) {
+      offView[s] = t;
+      for (const id of text) idView[t++] = id;
+    }
+    offView[seqs] = t;
+    // x [T, 256] = 2 E[id] + timing(position)
+    if (this.precision === "int8") {
+      e.embedTokensI8(
+        ids.aligned,
+        offsets.aligned,
+        seqs,
+        this.v("embed"),
+        this.v("embed.scale"),
+        this.v("timing"),
+        x.aligned,
+        USE_LITE_EMBED,
+      );
+    } else {
+      e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
+    }
+    // Layer 0 (256 -> 512): h = x Wres + attn(LN(x)) Wout; then h += FFN(LN(h)).
+    this.linear("l0.res", x, T, h);
+    this.attentionBlock(0, x, USE_LITE_EMBED, T, seqs);
+    this.ffnBlock(0, T);
+    // Layer 1 (512): h += attn(LN(h)) Wout; h += FFN(LN(h)).
+    this.attentionBlock(1, h, W, T, seqs);
+    this.ffnBlock(1, T);
+    // Mean over each text's tokens -> tanh layer -> unit length.
+    e.meanPoolPacked(h.aligned, offsets.aligned, seqs, W, pool.aligned);
+    this.linear("tanh", pool, seqs, out);
+    e.tanhInPlace(out.aligned, seqs * W);
+    e.l2NormalizeRows(out.aligned, seqs, W);
+  }
+
+  /** h [T, 512] += attn(LN(input)) @ Wout + bout, input [T, width] (x for layer 0, h itself for layer 1). */
+  private attentionBlock(l: number, input: CoreBuffer, width: number, T: number, seqs: number): void {
+    const e = this.e;
+    const { offsets, h, a, big, att, tmp, scores } = this.buf;
+    e.layerNormEps(input.aligned, this.v(`l${l}.ln1.g`), this.v(`l${l}.ln1.b`), a.aligned, T, width, USE_LITE_LN_EPS);
+    this.linear(`l${l}.qkv`, a, T, big); // [T, 3 width]
+    e.attentionPacked(
+      big.aligned,
+      att.aligned,
+      offsets.aligned,
+      seqs,
+      width,
+      USE_LITE_HEADS,
+      1 / Math.sqrt(width / USE_LITE_HEADS),
+      scores.aligned,
+    );
+    this.linear(`l${l}.out`, att, T, tmp); // [T, 512]
+    e.addInPlace(h.aligned, tmp.aligned, T * USE_LITE_WIDTH);
+  }
+
+  /** h [T, 512] += relu(LN(h) @ W1 + b1) @ W2 + b2. */
+  private ffnBlock(l: number, T: number): void {
+    const e = this.e;
+    const { h, a, big, tmp } = this.buf;
+    e.layerNormEps(h.aligned, this.v(`l${l}.ln2.g`), this.v(`l${l}.ln2.b`), a.aligned, T, USE_LITE_WIDTH, USE_LITE_LN_EPS);
+    this.linear(`l${l}.ffn1`, a, T, big); // [T, 1536]
+    e.reluInPlace(big.aligned, T * USE_LITE_FFN);
+    this.linear(`l${l}.ffn2`, big, T, tmp); // [T, 512]
+    e.addInPlace(h.aligned, tmp.aligned, T * USE_LITE_WIDTH);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.owned) b.free();
+  }
+}
+
+/** The Encoder for a core and a weights file (INT8 or f32, as the file says). */
+export function createUseLiteCoreEncoder(core: WasmCore, weightBytes: Uint8Array, options?: UseLiteCoreOptions): UseLiteCore {
+  return new UseLiteCore(core, weightBytes, options);
+}
