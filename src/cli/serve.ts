@@ -1,4 +1,5 @@
 import { startServer } from "../entries/node-server.ts";
+import { parseWindowMs } from "../lvm/runners/micro-batch.ts";
 import { parseBackend } from "../lvm/runners/select-node.ts";
 import type { BackendName } from "../lvm/runners/types.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
@@ -6,8 +7,9 @@ import { type Command, intOption, UsageError } from "./command.ts";
 export const serveCommand: Command = {
   usage: `lvm serve [--store <dir>] [--port <n>] [options]
 
-Serves the models in models/ (and --models <dir>) on the WASM core, plus the copy-last and
-mean-context baselines.
+Serves the models in models/ (and --models <dir>), plus the copy-last and mean-context
+baselines, on the fastest engine that loads (auto: timed at startup; the choice and why are in
+the startup line and /healthz).
 
 Options:
   --store <dir>        concept store to serve                         [embedded demo store]
@@ -15,10 +17,15 @@ Options:
   --host <addr>        address to bind                                [127.0.0.1]
   --models <dir>       another folder of model directories to serve
   --model <name>       default model                                  [$LVM_MODEL or the first trained one]
-  --precision <p>      int8 | f32 on the WASM core                    [int8]
-  --backend <b>        core | core-f32 | ort-node | ort-node-webgpu | ort-node-webgpu-f16 |
-                       ort-node-coreml | auto (a real GPU via WebGPU, else the core); a GPU
-                       that is missing or fails falls back to the core (--precision)  [core]
+  --precision <p>      int8 | f32                                     [int8]
+  --backend <b>        auto: times WebGPU (a real GPU only), onnxruntime-node (ort-node-int8,
+                       or ort-node at f32) and the core at startup and keeps the fastest;
+                       or force one: core | core-f32 | ort-node | ort-node-int8 | ort-node-webgpu |
+                       ort-node-webgpu-f16 | ort-node-coreml. An engine that cannot load or a GPU
+                       that fails falls back to the core (--precision)  [$LVM_BACKEND or auto]
+  --batch-window-ms <ms>  concurrent predictions arriving within this window share one
+                       model call; 0 turns micro-batching off    [$LVM_BATCH_WINDOW_MS or 1]
+  --max-batch <n>      most rows in one model call               [$LVM_MAX_BATCH or 64]
   --metrics-db <file>  SQLite file or postgres:// URL for metrics, or 'off' [.lvm/metrics.sqlite]
 Environment: LVM_ADMIN_KEY enables the admin routes.`,
   options: {
@@ -29,6 +36,8 @@ Environment: LVM_ADMIN_KEY enables the admin routes.`,
     model: { type: "string" },
     precision: { type: "string" },
     backend: { type: "string" },
+    "batch-window-ms": { type: "string" },
+    "max-batch": { type: "string" },
     "metrics-db": { type: "string" },
   },
   async run(values) {
@@ -42,12 +51,24 @@ Environment: LVM_ADMIN_KEY enables the admin routes.`,
       model: (values.model as string | undefined) ?? process.env.LVM_MODEL,
       precision,
       backend: values.backend === undefined ? undefined : parseServeBackend(values.backend as string),
+      microBatch: {
+        windowMs: values["batch-window-ms"] === undefined ? undefined : parseWindow(values["batch-window-ms"] as string),
+        maxBatch: values["max-batch"] === undefined ? undefined : intOption(values["max-batch"], "max-batch", 64),
+      },
       metricsDb: values["metrics-db"] as string | undefined,
       adminKey: process.env.LVM_ADMIN_KEY,
     });
     return new Promise<number>(() => {}); // serves until killed
   },
 };
+
+function parseWindow(value: string): number {
+  try {
+    return parseWindowMs(value, "--batch-window-ms");
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 function parseServeBackend(value: string): BackendName {
   try {

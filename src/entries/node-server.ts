@@ -12,8 +12,10 @@ import type { Encoder } from "../encoders/types.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
-import { loadModels, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
+import { loadModels, type MicroBatchSetting, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
+import { DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, parseWindowMs } from "../lvm/runners/micro-batch.ts";
+import { parseBackend } from "../lvm/runners/select-node.ts";
 import type { BackendName } from "../lvm/runners/types.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
@@ -30,8 +32,13 @@ export interface ServerOptions {
   /** The default model's name. */
   model?: string;
   precision?: "int8" | "f32";
-  /** A runner backend for the models (ort-node-webgpu, auto, ...; src/lvm/runners/select-node.ts) instead of the core at `precision`. */
+  /**
+   * The models' engine (src/lvm/runners/select-node.ts): "auto" (the default; $LVM_BACKEND) times the engines that
+   * load at startup and keeps the fastest; core, core-f32, ort-node-int8, ort-node-webgpu, ... force one.
+   */
   backend?: BackendName;
+  /** Micro-batching of forward calls (default: $LVM_BATCH_WINDOW_MS or 1 ms, $LVM_MAX_BATCH or 64; windowMs 0: off). */
+  microBatch?: Partial<MicroBatchSetting>;
   /** SQLite file for request metrics; "off" disables them. */
   metricsDb?: string;
   adminKey?: string;
@@ -67,7 +74,36 @@ async function openSnapshot(core: WasmCore, storeDir: string): Promise<Snapshot>
   };
 }
 
+/** The engine and micro-batching settings: the options, else the environment, else auto with a 1 ms window. */
+export function engineSettings(
+  options: Pick<ServerOptions, "backend" | "microBatch">,
+  env: NodeJS.ProcessEnv = process.env,
+): { backend: BackendName; microBatch: MicroBatchSetting } {
+  const backend = options.backend ?? (env.LVM_BACKEND ? parseBackend(env.LVM_BACKEND) : "auto");
+  const windowMs =
+    options.microBatch?.windowMs ??
+    (env.LVM_BATCH_WINDOW_MS ? parseWindowMs(env.LVM_BATCH_WINDOW_MS, "LVM_BATCH_WINDOW_MS") : DEFAULT_WINDOW_MS);
+  const maxBatch = options.microBatch?.maxBatch ?? (env.LVM_MAX_BATCH ? Number(env.LVM_MAX_BATCH) : DEFAULT_MAX_BATCH);
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`LVM_MAX_BATCH must be a positive integer, got '${env.LVM_MAX_BATCH}'`);
+  return { backend, microBatch: { windowMs, maxBatch } };
+}
+
+/** The startup line's engine part: each served model's engine and why, micro-batching. */
+export function engineLine(models: ModelRegistry): string {
+  const engine = models.engine;
+  if (!engine) return "engine: unknown";
+  const served = models
+    .list()
+    .filter((m) => m.arch !== "baseline")
+    .map((m) => `${m.name} on ${m.backend} (${engine.reasons[m.name] ?? engine.requested})`);
+  const batching = engine.microBatching
+    ? `micro-batching ${engine.microBatching.windowMs} ms, up to ${engine.microBatching.maxBatch} rows`
+    : "micro-batching off";
+  return `engine: ${served.length > 0 ? served.join(", ") : "no trained model"}; ${batching}`;
+}
+
 export async function startServer(options: ServerOptions) {
+  const { backend, microBatch } = engineSettings(options);
   const storeDir = options.store ?? (await ensureDemoStore());
   const core = await loadCore();
   const first = await openSnapshot(core, storeDir);
@@ -96,7 +132,8 @@ export async function startServer(options: ServerOptions) {
     await loadModels(models, core, roots, next.store.encoder, {
       precision: options.precision,
       preferred: options.model,
-      backend: options.backend,
+      backend,
+      microBatch,
     });
     const old = current;
     current = { snapshot: next, app: appFor(next), inFlight: 0, retired: false };
@@ -124,7 +161,8 @@ export async function startServer(options: ServerOptions) {
   await loadModels(models, core, roots, first.store.encoder, {
     precision: options.precision,
     preferred: options.model,
-    backend: options.backend,
+    backend,
+    microBatch,
   });
   current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
   const fetch = async (request: Request, env: unknown) => {
@@ -153,7 +191,7 @@ export async function startServer(options: ServerOptions) {
       `models: ${models
         .list()
         .map((m) => m.name)
-        .join(", ")}; default ${models.defaultName})`,
+        .join(", ")}; default ${models.defaultName}; ${engineLine(models)})`,
   );
   return server;
 }

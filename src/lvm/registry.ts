@@ -31,9 +31,22 @@ export function modelInfo({ forward: _f, dispose: _d, dir: _dir, ...info }: LvmM
   return info;
 }
 
+/** How the served models run, for /healthz and the startup line (set by the Node loader; absent elsewhere). */
+export interface EngineStatus {
+  /** The backend asked for: "auto" (the default) or a forced one. */
+  requested: string;
+  /** Per served model (not the baselines): why its engine was chosen. */
+  reasons: Record<string, string>;
+  /** Forward calls that arrive within windowMs share one model call of at most maxBatch rows; null: off. */
+  microBatching: { windowMs: number; maxBatch: number; stats(): { calls: number; modelCalls: number; largestBatch: number } } | null;
+  /** Fallbacks so far (a GPU that failed, an engine that could not load), one line each. */
+  warnings: string[];
+}
+
 export class ModelRegistry {
   private readonly models = new Map<string, LvmModel>();
   defaultName: string | undefined;
+  engine: EngineStatus | undefined;
 
   add(model: LvmModel, { isDefault = false } = {}): void {
     this.models.set(model.name, model);

@@ -87,18 +87,24 @@ describe("GPU backends fall back to the core", () => {
     }
   });
 
-  it("auto uses the core without a warning where there is no real GPU, and the GPU where there is", async () => {
-    const none = await openRunnerForModel(m, "auto", { detect: () => ({ real: false, reason: "Linux: no Vulkan driver" }) });
+  it("auto times the GPU only where it is real, and keeps the fastest engine without a warning", async () => {
+    // The probe's timing is injected (ms by runner id): a GPU that measures fastest wins, and is left out without a real GPU.
+    const ms: Record<string, number> = { "ort-node-webgpu": 1, "ort-node-int8-row": 2, "core-int8": 3 };
+    const probe = { time: (r: { id: string }) => ms[r.id] };
+    const none = await openRunnerForModel(m, "auto", { detect: () => ({ real: false, reason: "Linux: no Vulkan driver" }), probe });
     expect(none.warning).toBeUndefined();
-    expect(none.detail).toBe("auto: Linux: no Vulkan driver: core-int8");
-    expect(none.runner.id).toBe("core-int8");
+    expect(none.runner.id).toBe("ort-node-int8-row");
+    expect(none.detail).toBe(
+      "auto: ort-node-int8-row: 1.5x core-int8 at batch 32, 1.5x at batch 1 (startup probe); no real GPU (Linux: no Vulkan driver)",
+    );
     none.runner.dispose();
     const real = await openRunnerForModel(m, "auto", {
       detect: () => ({ real: true, reason: "test GPU" }),
       createSession: fakeSession(99, unit),
+      probe,
     });
     expect(real.runner.id).toBe("ort-node-webgpu");
-    expect(real.detail).toBe("auto: test GPU: ort-node-webgpu");
+    expect(real.detail).toMatch(/^auto: ort-node-webgpu: 2\.0x ort-node-int8-row at batch 32, .*3\.0x core-int8 .*; GPU: test GPU$/);
     real.runner.dispose();
   });
 

@@ -1,8 +1,52 @@
-import { createRoute } from "@hono/zod-openapi";
-import { modelInfo } from "../../lvm/registry.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import { type ModelRegistry, modelInfo } from "../../lvm/registry.ts";
 import type { AppDeps } from "../deps.ts";
 import { ok, router } from "../router.ts";
 import { healthResponse, modelsResponse } from "../schemas.ts";
+
+/** Which engine runs the models and why (src/lvm/load-models-node.ts sets it on Node; null elsewhere). */
+const engineHealth = z
+  .object({
+    requested: z.string().openapi({ description: "The backend asked for: auto (the default) or a forced one (--backend)." }),
+    models: z.array(
+      z.object({
+        name: z.string(),
+        backend: z.string().openapi({ description: "The runner answering now (the core after a fallback)." }),
+        reason: z.string().openapi({ description: "Why: auto's startup probe, a forced backend, or the fallback that happened." }),
+      }),
+    ),
+    microBatching: z
+      .object({
+        windowMs: z.number(),
+        maxBatch: z.number().int(),
+        calls: z.number().int().openapi({ description: "Forward calls through the batchers since the models were loaded." }),
+        modelCalls: z.number().int().openapi({ description: "Model calls made for them (calls / modelCalls = mean batch)." }),
+        largestBatch: z.number().int(),
+      })
+      .nullable()
+      .openapi({ description: "Concurrent forward calls within windowMs share one model call; null: off." }),
+    warnings: z.array(z.string()).openapi({ description: "Fallbacks so far (a GPU that failed, an engine that could not load)." }),
+  })
+  .nullable()
+  .openapi("EngineHealth");
+
+const healthWithEngine = healthResponse.extend({ engine: engineHealth }).openapi("Health");
+
+function engineOf(models: ModelRegistry): z.infer<typeof engineHealth> {
+  const engine = models.engine;
+  if (!engine) return null;
+  return {
+    requested: engine.requested,
+    models: models
+      .list()
+      .filter((m) => m.arch !== "baseline")
+      .map((m) => ({ name: m.name, backend: m.backend, reason: engine.reasons[m.name] ?? engine.requested })),
+    microBatching: engine.microBatching
+      ? { windowMs: engine.microBatching.windowMs, maxBatch: engine.microBatching.maxBatch, ...engine.microBatching.stats() }
+      : null,
+    warnings: [...engine.warnings],
+  };
+}
 
 const health = createRoute({
   method: "get",
@@ -10,9 +54,9 @@ const health = createRoute({
   operationId: "health",
   tags: ["service"],
   summary: "Health",
-  description: "The store, indexes, model count and metrics state of this deployment.",
+  description: "The store, indexes, model count, metrics state and model engine of this deployment.",
   security: [],
-  responses: ok(healthResponse),
+  responses: ok(healthWithEngine),
 });
 
 const models = createRoute({
@@ -40,6 +84,7 @@ export function healthRoutes(deps: AppDeps) {
           approximateIndex: deps.approximateIndex?.kind ?? null,
           models: deps.models.list().length,
           metrics: deps.metrics?.health().state ?? "off",
+          engine: engineOf(deps.models),
         },
         200,
       ),

@@ -20,11 +20,25 @@ import { readModel } from "../read-model.ts";
 import type { ReferenceModel } from "../reference.ts";
 import { CoreRunner } from "./core.ts";
 import { FallbackRunner, oneLine } from "./fallback.ts";
+import { type Candidate, type ProbeOptions, probeFastest } from "./fastest.ts";
 import { detectGpu, type GpuDetection } from "./gpu-detect-node.ts";
-import { OrtNodeRunner } from "./ort-node.ts";
-import { type GpuSessionFactory, OrtNodeGpuRunner } from "./ort-node-gpu.ts";
+import type { GpuSessionFactory } from "./ort-node-gpu.ts";
 import { createOrtWebRunner } from "./ort-web-node.ts";
 import { BACKENDS, type BackendName, type CpuBackendName, GPU_BACKENDS, type GpuBackendName, type LvmRunner } from "./types.ts";
+
+/**
+ * The onnxruntime-node runners, imported when first used: where the native module cannot be loaded (no
+ * prebuilt binary for the platform, a failed install) only the backends that need it fail, and `auto` runs on
+ * the core.
+ */
+export type OrtNodeModules = {
+  cpu: typeof import("./ort-node.ts");
+  gpu: typeof import("./ort-node-gpu.ts");
+};
+export const importOrtNode = async (): Promise<OrtNodeModules> => ({
+  cpu: await import("./ort-node.ts"),
+  gpu: await import("./ort-node-gpu.ts"),
+});
 
 export interface RunnerOptions {
   /** ONNX backends: run the INT8 ONNX graph (<dir>/model.int8.onnx when present, else built in memory) instead of float32. */
@@ -39,17 +53,21 @@ export interface RunnerOptions {
   createSession?: GpuSessionFactory;
   /** Tests: replaces the real-GPU detection `auto` uses. */
   detect?: () => GpuDetection;
+  /** Tests: replaces the import of onnxruntime-node (e.g. with one that throws, as where it cannot be loaded). */
+  loadOrtNode?: () => Promise<OrtNodeModules>;
+  /** `auto`: the startup probe (batch: the batch size the choice is made at, 1 without micro-batching). */
+  probe?: ProbeOptions;
 }
 
 /** A runner and, when the backend asked for could not be used, why (one line for the log and /healthz). */
 export interface OpenedRunner {
   runner: LvmRunner;
   warning?: string;
-  /** `auto`: what it chose and why. */
+  /** `auto`: what it chose and why (one line); a forced backend: absent. */
   detail?: string;
 }
 
-export const ALL_BACKENDS: readonly BackendName[] = [...BACKENDS, ...GPU_BACKENDS];
+export const ALL_BACKENDS: readonly BackendName[] = [...BACKENDS, "ort-node-int8", ...GPU_BACKENDS];
 
 export function parseBackend(value: string): BackendName {
   if (!(ALL_BACKENDS as readonly string[]).includes(value))
@@ -112,12 +130,28 @@ async function createCpuRunner(
     }
     case "ort-node": {
       const onnx = options.onnx ?? exportOnnx(model, { int8: options.int8Onnx });
-      return OrtNodeRunner.create(onnx, shape, {
+      const { cpu } = await (options.loadOrtNode ?? importOrtNode)();
+      return cpu.OrtNodeRunner.create(onnx, shape, {
         intraOpNumThreads: options.ortNodeThreads ?? 1,
         variant: options.int8Onnx ? "int8" : undefined,
       });
     }
+    case "ort-node-int8": {
+      // Always the per-row form, exported here: a directory's model.int8.onnx is the DynamicQuantizeLinear one.
+      const onnx = exportOnnx(model, { int8: true, int8Activations: "row" });
+      const { cpu } = await (options.loadOrtNode ?? importOrtNode)();
+      return cpu.OrtNodeRunner.create(onnx, shape, { intraOpNumThreads: options.ortNodeThreads ?? 1, variant: "int8-row" });
+    }
   }
+}
+
+/** The CPU engines `auto` compares at a precision: onnxruntime-node's, then the core (which always opens). */
+function cpuCandidates(model: ReferenceModel, precision: "core" | "core-f32", options: RunnerOptions): Candidate[] {
+  const ort: CpuBackendName = precision === "core" ? "ort-node-int8" : "ort-node";
+  return [
+    { name: ort, open: () => createCpuRunner(model, ort, { loadOrtNode: options.loadOrtNode, ortNodeThreads: options.ortNodeThreads }) },
+    { name: precision, open: () => createCpuRunner(model, precision, {}) },
+  ];
 }
 
 /** The ONNX precision a GPU backend runs (undefined: it runs on the core). */
@@ -127,48 +161,83 @@ function gpuPrecision(backend: GpuBackendName, options: RunnerOptions): OnnxPrec
 }
 
 /**
- * The one place a served backend is chosen: a runner for `backend`, or the core with a warning when a GPU
- * backend cannot be used (absent, no session, failed probe run, CoreML off macOS, INT8 asked for). A GPU runner
- * is wrapped so that a later failure also moves it to the core (options.onWarning hears of it).
+ * The one place a served backend is chosen: a runner for `backend`, or the core with a warning when it cannot be
+ * used (a GPU absent, no session, a failed probe run, CoreML off macOS, INT8 asked of a GPU; onnxruntime-node not
+ * loadable). A GPU runner is wrapped so that a later failure also moves it to the core (options.onWarning hears).
+ *
+ * `auto` times the engines that open and keeps the fastest (src/lvm/runners/fastest.ts): WebGPU where a real GPU is
+ * detected (never an emulation such as SwiftShader), onnxruntime-node's CPU graph (ort-node-int8 at INT8, ort-node
+ * at f32) and the core at the fallback precision. `detail` says what it chose and why.
  */
 export async function openRunnerForModel(
   model: ReferenceModel,
   backend: BackendName,
   options: RunnerOptions & { onnx?: Uint8Array } = {},
 ): Promise<OpenedRunner> {
-  if (!isGpuBackend(backend)) return { runner: await createCpuRunner(model, backend, options) };
   const fallbackName = options.fallback ?? "core";
   const core = () => createCpuRunner(model, fallbackName, {});
-  const shape = { context: model.config.context, dim: model.config.dim };
-  let gpu: Exclude<GpuBackendName, "auto"> = backend === "auto" ? "ort-node-webgpu" : backend;
-  let detail: string | undefined;
-  if (backend === "auto") {
-    const found = (options.detect ?? detectGpu)();
-    if (!found.real) {
+  if (backend === "auto") return openAuto(model, options, fallbackName);
+  if (!isGpuBackend(backend)) {
+    if (backend !== "ort-node" && backend !== "ort-node-int8") return { runner: await createCpuRunner(model, backend, options) };
+    try {
+      return { runner: await createCpuRunner(model, backend, options) };
+    } catch (error) {
       const runner = await core();
-      return { runner, detail: `auto: ${found.reason}: ${runner.id}` };
+      return { runner, warning: `${backend}: ${oneLine(error)}; running on ${runner.id}` };
     }
-    detail = `auto: ${found.reason}: ${gpu}`;
-    gpu = "ort-node-webgpu";
   }
   const fallBack = async (why: string): Promise<OpenedRunner> => {
     const runner = await core();
-    return { runner, warning: `${backend}: ${why}; running on ${runner.id}`, detail };
+    return { runner, warning: `${backend}: ${why}; running on ${runner.id}` };
   };
-  if (gpu === "ort-node-coreml" && process.platform !== "darwin") return fallBack("CoreML is macOS only");
-  const precision = gpuPrecision(gpu, options);
-  if (!precision) return fallBack("the GPU providers have no INT8 (MatMulInteger) kernels");
   try {
-    const onnx = options.onnx ?? exportOnnx(model, { f16: precision === "f16", unrolled: gpu === "ort-node-coreml" });
-    const runner = await OrtNodeGpuRunner.create(onnx, shape, {
-      provider: gpu === "ort-node-coreml" ? "coreml" : "webgpu",
-      variant: precision === "f16" ? "f16" : undefined,
-      createSession: options.createSession,
-    });
-    return { runner: new FallbackRunner(runner, shape, core, options.onWarning), detail };
+    return { runner: await openGpu(model, backend, options, core) };
   } catch (error) {
     return fallBack(oneLine(error));
   }
+}
+
+/** A GPU runner wrapped to fall back on `fallback` at its first failure; throws when it cannot be used at all. */
+async function openGpu(
+  model: ReferenceModel,
+  gpu: Exclude<GpuBackendName, "auto">,
+  options: RunnerOptions & { onnx?: Uint8Array },
+  fallback: () => Promise<LvmRunner>,
+): Promise<LvmRunner> {
+  const shape = { context: model.config.context, dim: model.config.dim };
+  if (gpu === "ort-node-coreml" && process.platform !== "darwin") throw new Error("CoreML is macOS only");
+  const precision = gpuPrecision(gpu, options);
+  if (!precision) throw new Error("the GPU providers have no INT8 (MatMulInteger) kernels");
+  const onnx = options.onnx ?? exportOnnx(model, { f16: precision === "f16", unrolled: gpu === "ort-node-coreml" });
+  const { gpu: modules } = await (options.loadOrtNode ?? importOrtNode)();
+  const runner = await modules.OrtNodeGpuRunner.create(onnx, shape, {
+    provider: gpu === "ort-node-coreml" ? "coreml" : "webgpu",
+    variant: precision === "f16" ? "f16" : undefined,
+    createSession: options.createSession,
+  });
+  return new FallbackRunner(runner, shape, fallback, options.onWarning);
+}
+
+async function openAuto(model: ReferenceModel, options: RunnerOptions & { onnx?: Uint8Array }, precision: "core" | "core-f32") {
+  const shape = { context: model.config.context, dim: model.config.dim };
+  const found = (options.detect ?? detectGpu)();
+  const cpu = cpuCandidates(model, precision, options);
+  // After a GPU failure: the faster CPU engine of the probe when the GPU won it, else the core.
+  let bestCpu: () => Promise<LvmRunner> = cpu[cpu.length - 1].open;
+  const candidates: Candidate[] = [...cpu];
+  if (found.real) {
+    // f32 on the GPU (INT8 has no GPU kernels; f16 needs shader-f16, so it is a choice to force, not to guess).
+    const gpuOptions = { ...options, int8Onnx: false, onnx: undefined };
+    candidates.unshift({ name: "ort-node-webgpu", open: () => openGpu(model, "ort-node-webgpu", gpuOptions, () => bestCpu()) });
+  }
+  const probed = await probeFastest(candidates, shape, options.probe);
+  const ortId = Object.keys(probed.times).find((id) => id.startsWith("ort-node-int8") || id === "ort-node");
+  const ortTimes = ortId ? probed.times[ortId] : undefined;
+  const coreTimes = probed.times[precision === "core" ? "core-int8" : "core-f32"];
+  const batch = options.probe?.batch ?? 32;
+  if (ortTimes && coreTimes && ortTimes[batch] < coreTimes[batch]) bestCpu = cpu[0].open;
+  const gpuNote = found.real ? `GPU: ${found.reason}` : `no real GPU (${found.reason})`;
+  return { runner: probed.runner, detail: `auto: ${probed.reason}; ${gpuNote}` };
 }
 
 /** The ONNX bytes a backend runs from a model directory (its export-onnx file when present), or undefined for the core. */
@@ -179,11 +248,12 @@ async function dirOnnx(
   options: RunnerOptions,
 ): Promise<Uint8Array | undefined> {
   if (backend === "ort-wasm" || backend === "ort-node") return onnxBytesFor(modelDir, model, options.int8Onnx === true);
+  if (backend === "ort-node-int8") return undefined; // the per-row INT8 graph, exported in memory (createCpuRunner)
   if (backend === "ort-node-webgpu" || backend === "ort-node-webgpu-f16") {
     const precision = gpuPrecision(backend, options);
     return precision ? onnxBytesFor(modelDir, model, precision) : undefined;
   }
-  return undefined; // core; CoreML and auto export in memory (CoreML wants the unrolled graph)
+  return undefined; // core; CoreML and auto export in memory (CoreML wants the unrolled graph, auto's GPU the f32)
 }
 
 /** A runner for a model directory (a GPU backend's warning goes to the console). */
