@@ -42,6 +42,8 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
   const unit = new Float32Array(used.length * dim);
   const rows = new Set<number>();
   const texts: { index: number; text: string }[] = [];
+  // Nearest-row lookups of vector items, awaited together (an AsyncVectorIndex answers later).
+  const probes: Promise<void>[] = [];
   used.forEach((item, i) => {
     const field = `context.${first + i}`;
     if (typeof item === "string") {
@@ -55,8 +57,12 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
       unit.set(vector, i * dim);
       // The approximate index where there is one: an exact scan per item costs ~2 ms per 100k rows, and a
       // stored vector's nearest neighbour in the HNSW graph is itself.
-      const hit = (deps.approximateIndex ?? deps.exactIndex).search(unit.subarray(i * dim, (i + 1) * dim), 1);
-      if (hit.rows.length > 0 && hit.scores[0] > SAME_CONCEPT_COSINE) rows.add(hit.rows[0]);
+      const probe = (deps.approximateIndex ?? deps.exactIndex).search(unit.subarray(i * dim, (i + 1) * dim), 1);
+      probes.push(
+        Promise.resolve(probe).then((hit) => {
+          if (hit.rows.length > 0 && hit.scores[0] > SAME_CONCEPT_COSINE) rows.add(hit.rows[0]);
+        }),
+      );
     } else {
       const { row } = item;
       if (!Number.isInteger(row) || row < 0 || row >= store.count)
@@ -65,6 +71,7 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
       rows.add(row);
     }
   });
+  await Promise.all(probes);
   let embedMs: number | undefined;
   if (texts.length > 0) {
     if (!deps.encoder)

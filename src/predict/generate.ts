@@ -35,7 +35,7 @@ export async function generateChain(deps: PredictDeps, request: GenerateRequest,
       break;
     }
     t = performance.now();
-    const [pick] = searchExcluding(store, index, predicted, 1, excluded, request.ef);
+    const [pick] = await searchExcluding(store, index, predicted, 1, excluded, request.ef);
     log.searchMs += performance.now() - t;
     if (!pick) {
       stopped = "exhausted";

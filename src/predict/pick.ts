@@ -1,7 +1,6 @@
-import type { VectorIndex } from "../index/types.ts";
 import type { LvmModel } from "../lvm/registry.ts";
 import { RequestError } from "./errors.ts";
-import type { PredictDeps } from "./types.ts";
+import type { PredictDeps, SearchIndex } from "./types.ts";
 
 /** The named model (else the default), checked against the store's dim. */
 export function pickModel(deps: PredictDeps, name: string | undefined): LvmModel {
@@ -17,6 +16,6 @@ export function pickModel(deps: PredictDeps, name: string | undefined): LvmModel
 }
 
 /** The approximate index unless the request asks for exact search or there is none. */
-export function pickIndex(deps: PredictDeps, exact: boolean | undefined): VectorIndex {
+export function pickIndex(deps: PredictDeps, exact: boolean | undefined): SearchIndex {
   return exact || !deps.approximateIndex ? deps.exactIndex : deps.approximateIndex;
 }

@@ -37,7 +37,7 @@ export async function searchConcepts(deps: PredictDeps, request: SearchRequest, 
   }
   const index = pickIndex(deps, request.exact);
   const started = performance.now();
-  const hits = index.search(query, request.k, undefined, { ef: request.ef });
+  const hits = await index.search(query, request.k, undefined, { ef: request.ef });
   const searchMs = performance.now() - started;
   log.searchMs = searchMs;
   log.backend = index.kind;

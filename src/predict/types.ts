@@ -1,4 +1,5 @@
 import type { Encoder } from "../encoders/types.ts";
+import type { SearchHits } from "../index/exact.ts";
 import type { VectorIndex } from "../index/types.ts";
 import type { LvmModel } from "../lvm/registry.ts";
 import type { Concept, ConceptStore } from "../store/concept-store.ts";
@@ -10,13 +11,22 @@ import type { VectorB64 } from "./vector-b64.ts";
  */
 export type ContextItem = string | number[] | VectorB64 | { row: number };
 
+/** An index whose answers arrive later: the sharded Worker's fan-out to its shards (src/shard/fanout.ts). */
+export interface AsyncVectorIndex {
+  readonly kind: string;
+  search(query: Float32Array, k: number, exclude?: ReadonlySet<number>, options?: { ef?: number }): Promise<SearchHits>;
+}
+
+/** What the service searches: an index answering at once (VectorIndex) or later (AsyncVectorIndex); it awaits either. */
+export type SearchIndex = VectorIndex | AsyncVectorIndex;
+
 /** What the service runs on: the server's deps, or the page's downloaded store, index and models. */
 export interface PredictDeps {
   store: ConceptStore;
   /** The exact index (always present); also resolves vector context items to their stored rows. */
-  exactIndex: VectorIndex;
+  exactIndex: SearchIndex;
   /** An approximate index, used unless a request asks for `exact`. */
-  approximateIndex?: VectorIndex;
+  approximateIndex?: SearchIndex;
   /** Resolves once the encoder is loaded; undefined where only vectors and rows are accepted. */
   encoder?: () => Promise<Encoder>;
   models: { get(name: string): LvmModel | undefined; list(): LvmModel[]; defaultName: string | undefined };
