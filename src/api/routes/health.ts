@@ -30,7 +30,8 @@ const engineHealth = z
   .nullable()
   .openapi("EngineHealth");
 
-const healthWithEngine = healthResponse.extend({ engine: engineHealth }).openapi("Health");
+// A new object over the shared fields (not .extend, whose allOf would point "Health" at itself).
+const healthWithEngine = z.object({ ...healthResponse.shape, engine: engineHealth }).openapi("Health");
 
 function engineOf(models: ModelRegistry): z.infer<typeof engineHealth> {
   const engine = models.engine;
