@@ -1,6 +1,6 @@
 // Ingest throughput of our encoder vs the reference runtime (@energetic-ai/embeddings) on the same 256 paragraphs.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -14,6 +14,10 @@ interface Run {
 }
 
 export async function benchEncoder(): Promise<Record<string, unknown>> {
+  if (!existsSync(join(WIKI, "wiki-mini.jsonl.gz"))) {
+    console.log(`\n## Encoder\nskipped: no ${join(WIKI, "wiki-mini.jsonl.gz")} (set LVM_WIKI to the wiki data folder)`);
+    return { skipped: `no ${join(WIKI, "wiki-mini.jsonl.gz")}` };
+  }
   const docs: { id: string; title: string; paragraphs: string[] }[] = gunzipSync(readFileSync(join(WIKI, "wiki-mini.jsonl.gz")))
     .toString("utf8")
     .trim()

@@ -204,8 +204,13 @@ async function edgeMemory(graph: HnswGraph, bytes: Uint8Array, set: VectorSet) {
 }
 
 export async function benchHnsw(): Promise<Record<string, unknown>> {
+  const vectors = join(WIKI, "wiki-dev1k.use-lite-512.f32");
+  if (!existsSync(vectors)) {
+    console.log(`\n## Approximate index (HNSW)\nskipped: no ${vectors} (set LVM_WIKI to the wiki data folder)`);
+    return { skipped: `no ${vectors}` };
+  }
   const sharedCore = await loadCore();
-  const file = readFileSync(join(WIKI, "wiki-dev1k.use-lite-512.f32"));
+  const file = readFileSync(vectors);
   const dev1k = new Float32Array(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength));
   console.log("\n## Approximate index (HNSW): hnswlib-wasm vs our WASM core on its converted graph, same queries, same run");
   const out: Record<string, unknown> = {};

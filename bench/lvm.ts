@@ -5,11 +5,13 @@
  *   (CPU EP, 1 intra-op thread; default threads at batch 32 as well) on the float32 ONNX export of the same model,
  *   plus the INT8 ONNX export on both onnxruntime backends. Models: presetConfig(p, 512) with initTensors (seeded
  *   random weights: speed does not depend on the values). Runners are called round-robin (one call each per
- *   iteration), so drift from other processes on the shared cores hits all of them alike; ratios are against
- *   onnxruntime-web.
+ *   iteration), so drift from other processes on the shared cores hits all of them alike; wall-clock p50 is the
+ *   headline; ratios compare like with like (INT8 runners with onnxruntime's INT8 graph, f32 with float32).
  * - kernels (bench/lvm/kernels.ts): the dense layer alone at the GRU's shapes, core against onnxruntime.
  * - search (bench/lvm/search.ts): exact top-20, our core (INT8 scan + f32 rescoring) vs exactSearch (plain
- *   TypeScript) over the dev1k vectors (41,623 x 512), a 100k x 512 set and a 325k x 512 set made from them.
+ *   TypeScript) over the dev1k vectors (41,623 x 512), a 100k x 512 set and a 325k x 512 set made from them; the
+ *   dev1k store is built from ../shared/data/wiki on first use (bench/lvm/store.ts), or the part is skipped with
+ *   the reason printed.
  *
  * `node bench/lvm.ts` runs it alone and writes bench/results/lvm.json; `npm run bench -- lvm` via bench/run.ts.
  */
@@ -41,9 +43,11 @@ export async function benchLvm(): Promise<Record<string, unknown>> {
   process.stderr.write("lvm bench: search...\n");
   const search = await benchSearch(core);
   Object.assign(targets, printSearch(search));
-  console.log(`targets (core INT8 >= 2x ort-wasm and >= 0.5x ort-node at batch 32; search <= 3 ms at 100k): ${JSON.stringify(targets)}`);
+  console.log(
+    `targets (core INT8 >= 2x ort-wasm INT8 and >= 0.5x ort-node INT8 at batch 32; search <= 3 ms at 100k): ${JSON.stringify(targets)}`,
+  );
   return {
-    note: "random seeded weights (initTensors seed 1); ONNX runners run the float32 export unless the id ends in -int8; samples/s from the p50 latency",
+    note: "random seeded weights (initTensors seed 1); ONNX runners run the float32 export unless the id ends in -int8; samples/s from the p50 latency; CPU = the calling thread's (process.threadCpuUsage), none for onnxruntime-node (it runs on a libuv worker thread)",
     ortNodeThreads: {
       benchmarked: 1,
       defaultRunner: "ort-node-default-threads (intraOpNumThreads unset: onnxruntime's default)",

@@ -1,5 +1,5 @@
 // Timing helpers shared by the benchmarks: quantiles and medians of samples, and calls timed in wall-clock
-// and process CPU time (CPU time is robust to time-slicing by other processes on the shared cores).
+// (the headline figure) and in the CPU time of the calling thread.
 
 /** The q-quantile of ascending `sorted` (the sample at floor(q x n)). */
 export function quantile(sorted: number[], q: number): number {
@@ -13,13 +13,23 @@ export const median = (xs: number[]): number =>
     0.5,
   );
 
-/** Starts a clock; the returned function gives the wall-clock ms and process CPU ms (all threads) since. */
+/** The mean of `xs`. */
+export const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Starts a clock; the returned function gives the wall-clock ms and this thread's CPU ms since
+ * (process.threadCpuUsage, Node >= 23.9: process.cpuUsage would count every thread of the process, e.g.
+ * onnxruntime's pools and V8's GC and compiler threads). The CPU figure only means something for work that
+ * runs synchronously on the calling thread (the core, onnxruntime-web with 1 thread, plain TypeScript), not
+ * for onnxruntime-node, whose run happens on a libuv worker thread. The thread clock advances in scheduler
+ * ticks: average it over many calls (mean), never take a median of single short calls.
+ */
 export function startTimer(): () => { wallMs: number; cpuMs: number } {
-  const c0 = process.cpuUsage();
+  const c0 = process.threadCpuUsage();
   const t0 = performance.now();
   return () => {
     const wallMs = performance.now() - t0;
-    const c = process.cpuUsage(c0);
+    const c = process.threadCpuUsage(c0);
     return { wallMs, cpuMs: (c.user + c.system) / 1000 };
   };
 }
