@@ -6,6 +6,7 @@ import { benchEncoder } from "./encoder.ts";
 import { benchGpu } from "./gpu.ts";
 import { benchHnsw } from "./hnsw.ts";
 import { benchHttp } from "./http.ts";
+import { benchHttpForms } from "./http-forms.ts";
 import { benchKernel } from "./kernel.ts";
 import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
@@ -18,6 +19,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   hnsw: benchHnsw,
   metrics: benchMetrics,
   http: benchHttp,
+  "http-forms": benchHttpForms,
   gpu: benchGpu,
 };
 
