@@ -43,6 +43,11 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
     load: () => import("./bench.ts").then((m) => m.benchCommand),
   },
   {
+    name: "publish",
+    summary: "cut a store into shards with their own HNSW graphs for the sharded Worker and publish them to R2 (or a directory)",
+    load: () => import("./publish.ts").then((m) => m.publishCommand),
+  },
+  {
     name: "serve",
     summary: "run the HTTP API and the web page over a store (the embedded demo store by default)",
     load: () => import("./serve.ts").then((m) => m.serveCommand),
