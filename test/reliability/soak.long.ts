@@ -25,6 +25,13 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
+/** CPU time (user + system) the process has used, in ms: per request, it does not depend on the neighbours' load. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function p99(values: number[]): number {
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.max(0, Math.ceil(0.99 * sorted.length) - 1)];
@@ -77,11 +84,14 @@ describe("soak", () => {
       const windows = new Map<number, number[]>();
       const rss: { t: number; mib: number }[] = [];
       const load = new Map<number, number[]>();
+      const cpuAt = new Map<number, number>([[0, await cpuMs(server.pid)]]);
       const sampler = setInterval(() => {
         const t = (Date.now() - started) / 1000;
         void rssMiB(server.pid).then((mib) => rss.push({ t, mib }));
         const w = Math.floor(t / WINDOW);
         load.set(w, [...(load.get(w) ?? []), loadavg()[0]]);
+        // CPU used by the end of each window (the latest sample in it).
+        void cpuMs(server.pid).then((ms) => cpuAt.set(w + 1, ms));
       }, 1000);
       const result = await run(server.base, SECONDS, bodies, (ms) => {
         const w = Math.floor((Date.now() - started) / 1000 / WINDOW);
@@ -111,7 +121,14 @@ describe("soak", () => {
         windowSeconds: WINDOW,
         p99PerWindowMs: full.map(([w, v]) => {
           const l = load.get(w) ?? [];
-          return { window: w, requests: v.length, p99: p99(v), loadAverage: l.reduce((a, b) => a + b, 0) / Math.max(1, l.length) };
+          const cpu = (cpuAt.get(w + 1) ?? Number.NaN) - (cpuAt.get(w) ?? Number.NaN);
+          return {
+            window: w,
+            requests: v.length,
+            p99: p99(v),
+            serverCpuMsPerRequest: cpu / v.length,
+            loadAverage: l.reduce((a, b) => a + b, 0) / Math.max(1, l.length),
+          };
         }),
         firstWindowP99Ms: firstP99,
         lastWindowP99Ms: lastP99,
