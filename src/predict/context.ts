@@ -1,3 +1,4 @@
+import { dot } from "../math/vectors.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { RequestError } from "./errors.ts";
 import { unitVector } from "./search.ts";
@@ -12,7 +13,22 @@ export interface ResolvedContext {
   vectors: Float32Array;
   /** The stored rows among the context items: never returned as predictions. */
   rows: Set<number>;
+  /**
+   * Vector items (JSON numbers or `{b64}`), unit length. Such an item is a stored concept when a stored row is
+   * within SAME_CONCEPT_COSINE of it; that is checked on the search's candidates (isContextRow), not by a
+   * nearest-row search per item up front, which cost 5 index searches a request (measured with
+   * bench/http-forms.ts: 2-4x the req/s of {row}).
+   */
+  vectorItems: Float32Array[];
   embedMs?: number;
+}
+
+/** Whether stored `row` is a context concept: one of its rows, or within SAME_CONCEPT_COSINE of a vector item. */
+export function isContextRow(store: ConceptStore, context: Pick<ResolvedContext, "rows" | "vectorItems">, row: number): boolean {
+  if (context.rows.has(row)) return true;
+  if (context.vectorItems.length === 0) return false;
+  const v = store.vector(row);
+  return context.vectorItems.some((item) => dot(v, item) > SAME_CONCEPT_COSINE);
 }
 
 const textRows = new WeakMap<ConceptStore, Map<string, number>>();
@@ -32,7 +48,7 @@ export function rowOfText(store: ConceptStore, text: string): number | undefined
  * Turns the request's context into exactly `context` unit vectors and the stored rows it holds. The last
  * `context` items are used; a shorter context is left-padded by repeating its first item, so one sentence is
  * a valid (if weak) context. An item is a stored concept when it is `{row}`, a text equal to a stored text,
- * or a vector (JSON numbers or `{b64}`) whose nearest stored concept has cosine > SAME_CONCEPT_COSINE.
+ * or a vector (JSON numbers or `{b64}`) within SAME_CONCEPT_COSINE of a stored concept (see isContextRow).
  */
 export async function resolveContext(deps: PredictDeps, items: ContextItem[], context: number): Promise<ResolvedContext> {
   const { store } = deps;
@@ -42,8 +58,7 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
   const unit = new Float32Array(used.length * dim);
   const rows = new Set<number>();
   const texts: { index: number; text: string }[] = [];
-  // Nearest-row lookups of vector items, awaited together (an AsyncVectorIndex answers later).
-  const probes: Promise<void>[] = [];
+  const vectorItems: Float32Array[] = [];
   used.forEach((item, i) => {
     const field = `context.${first + i}`;
     if (typeof item === "string") {
@@ -55,14 +70,7 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
         ? unitVector(item, dim, field)
         : unitVector(decodeVectorB64(item.b64, dim, `${field}.b64`), dim, `${field}.b64`);
       unit.set(vector, i * dim);
-      // The approximate index where there is one: an exact scan per item costs ~2 ms per 100k rows, and a
-      // stored vector's nearest neighbour in the HNSW graph is itself.
-      const probe = (deps.approximateIndex ?? deps.exactIndex).search(unit.subarray(i * dim, (i + 1) * dim), 1);
-      probes.push(
-        Promise.resolve(probe).then((hit) => {
-          if (hit.rows.length > 0 && hit.scores[0] > SAME_CONCEPT_COSINE) rows.add(hit.rows[0]);
-        }),
-      );
+      vectorItems.push(unit.subarray(i * dim, (i + 1) * dim));
     } else {
       const { row } = item;
       if (!Number.isInteger(row) || row < 0 || row >= store.count)
@@ -71,7 +79,6 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
       rows.add(row);
     }
   });
-  await Promise.all(probes);
   let embedMs: number | undefined;
   if (texts.length > 0) {
     if (!deps.encoder)
@@ -95,5 +102,5 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
     const from = Math.max(0, t - pad);
     vectors.set(unit.subarray(from * dim, (from + 1) * dim), t * dim);
   }
-  return { vectors, rows, embedMs };
+  return { vectors, rows, vectorItems, embedMs };
 }

@@ -20,7 +20,7 @@ export async function generateChain(deps: PredictDeps, request: GenerateRequest,
   log.searchMs = 0;
   const dim = store.dim;
   const window = context.vectors;
-  const excluded = new Set(context.rows); // context rows, then every row the chain has used
+  const used = new Set<number>(); // every row the chain has taken
   const steps: GenerateResult["steps"] = [];
   let previous: Float32Array | undefined;
   let stopped: GenerateResult["stopped"] = "steps";
@@ -35,14 +35,14 @@ export async function generateChain(deps: PredictDeps, request: GenerateRequest,
       break;
     }
     t = performance.now();
-    const [pick] = await searchExcluding(store, index, predicted, 1, excluded, request.ef);
+    const [pick] = await searchExcluding(store, index, predicted, 1, context, used, request.ef);
     log.searchMs += performance.now() - t;
     if (!pick) {
       stopped = "exhausted";
       break;
     }
     steps.push({ ...pick, cosineToPrevious });
-    excluded.add(pick.row);
+    used.add(pick.row);
     // Feed the retrieved concept back: the window slides by one.
     window.copyWithin(0, dim);
     window.set(store.vector(pick.row), (model.context - 1) * dim);

@@ -1,22 +1,28 @@
 import type { ConceptStore } from "../store/concept-store.ts";
+import { isContextRow, type ResolvedContext } from "./context.ts";
 import type { ScoredConcept, SearchIndex } from "./types.ts";
 
 /**
- * Top-k stored concepts nearest `query`, never an excluded row. The index is asked to skip them and the
- * hits are filtered again, so an index that ignores `exclude` still cannot return one.
+ * Top-k stored concepts nearest `query` that are neither context concepts nor in `used`. The index is asked
+ * to skip the known rows and the hits are filtered again (an index that ignores `exclude` still cannot
+ * return one); vector items can match at most one row each that the index does not know to skip, so that
+ * many more hits are asked for.
  */
 export async function searchExcluding(
   store: ConceptStore,
   index: SearchIndex,
   query: Float32Array,
   k: number,
-  excluded: ReadonlySet<number>,
+  context: Pick<ResolvedContext, "rows" | "vectorItems">,
+  used: ReadonlySet<number>,
   ef: number | undefined,
 ): Promise<ScoredConcept[]> {
-  const hits = await index.search(query, k + excluded.size, excluded, { ef });
+  const excluded = used.size === 0 ? context.rows : new Set([...context.rows, ...used]);
+  const hits = await index.search(query, k + excluded.size + context.vectorItems.length, excluded, { ef });
   const results: ScoredConcept[] = [];
   for (let i = 0; i < hits.rows.length && results.length < k; i++) {
-    if (!excluded.has(hits.rows[i])) results.push({ ...store.concept(hits.rows[i]), score: hits.scores[i] });
+    const row = hits.rows[i];
+    if (!excluded.has(row) && !isContextRow(store, context, row)) results.push({ ...store.concept(row), score: hits.scores[i] });
   }
   return results;
 }

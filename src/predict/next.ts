@@ -19,7 +19,7 @@ export async function nextConcepts(deps: PredictDeps, request: NextRequest, log:
   log.lvmMs = performance.now() - t;
   const index = pickIndex(deps, request.exact);
   t = performance.now();
-  const results = await searchExcluding(deps.store, index, predicted, request.k, context.rows, request.ef);
+  const results = await searchExcluding(deps.store, index, predicted, request.k, context, new Set(), request.ef);
   log.searchMs = performance.now() - t;
   return {
     model: model.name,
