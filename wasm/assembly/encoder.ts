@@ -69,10 +69,25 @@ export function layerNormEps(x: usize, g: usize, b: usize, y: usize, rows: i32, 
   }
 }
 
+/** The four lane sums of a, b, c, d as one vector [sum a, sum b, sum c, sum d]. */
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 2, 6), v128.shuffle<f32>(a, b, 1, 5, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 2, 6), v128.shuffle<f32>(c, d, 1, 5, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+/** scale * q . k over dh floats (dhBytes a multiple of 16). */
+@inline function dotScaled(q: usize, k: usize, dhBytes: usize, scale: f32): f32 {
+  let acc = f32x4.splat(0);
+  for (let d: usize = 0; d < dhBytes; d += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(q + d), v128.load(k + d)));
+  return (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3)) * scale;
+}
+
 /**
  * Self-attention within each packed text. qkv: [T, 3 * width] (q | k | v), heads of dh = width / heads
- * (a multiple of 4), out: [T, width], scratch: f32 [max text length, rounded up to 4]:
+ * (a multiple of 32), out: [T, width], scratch: f32 [max text length, rounded up to 4]:
  *   out_h[i] = sum_j softmax_j(scale * q_h[i] . k_h[j]) v_h[j] over j in the text of i.
+ * Scores four keys at a time; the weighted sum of v keeps 32 outputs in registers across all keys.
  */
 export function attentionPacked(qkv: usize, out: usize, offsets: usize, seqs: i32, width: i32, heads: i32, scale: f32, scratch: usize): void {
   const dh = width / heads;
@@ -81,6 +96,7 @@ export function attentionPacked(qkv: usize, out: usize, offsets: usize, seqs: i3
   const kOff = <usize>width << 2;
   const vOff = <usize>(2 * width) << 2;
   const outStride = <usize>width << 2;
+  const sv = f32x4.splat(scale);
   for (let s = 0; s < seqs; s++) {
     const start = load<i32>(offsets + (<usize>s << 2));
     const n = load<i32>(offsets + (<usize>(s + 1) << 2)) - start;
@@ -89,20 +105,36 @@ export function attentionPacked(qkv: usize, out: usize, offsets: usize, seqs: i3
       const head = <usize>(h * dh) << 2;
       for (let i = 0; i < n; i++) {
         const qi = base + <usize>i * stride + head;
-        // Scores and their max.
-        let max: f32 = -Infinity;
-        for (let j = 0; j < n; j++) {
-          const kj = base + <usize>j * stride + kOff + head;
-          let acc = f32x4.splat(0);
-          for (let d: usize = 0; d < dhBytes; d += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(qi + d), v128.load(kj + d)));
-          const score = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3)) * scale;
+        // Scores, four keys at a time, and their max.
+        let maxV = f32x4.splat(-Infinity);
+        let j = 0;
+        for (; j + 4 <= n; j += 4) {
+          const k0 = base + <usize>j * stride + kOff + head;
+          const k1 = k0 + stride;
+          const k2 = k1 + stride;
+          const k3 = k2 + stride;
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          for (let d: usize = 0; d < dhBytes; d += 16) {
+            const qv = v128.load(qi + d);
+            a0 = f32x4.add(a0, f32x4.mul(qv, v128.load(k0 + d)));
+            a1 = f32x4.add(a1, f32x4.mul(qv, v128.load(k1 + d)));
+            a2 = f32x4.add(a2, f32x4.mul(qv, v128.load(k2 + d)));
+            a3 = f32x4.add(a3, f32x4.mul(qv, v128.load(k3 + d)));
+          }
+          const scores = f32x4.mul(hsum4(a0, a1, a2, a3), sv);
+          v128.store(scratch + (<usize>j << 2), scores);
+          maxV = f32x4.max(maxV, scores);
+        }
+        let max = Mathf.max(Mathf.max(f32x4.extract_lane(maxV, 0), f32x4.extract_lane(maxV, 1)), Mathf.max(f32x4.extract_lane(maxV, 2), f32x4.extract_lane(maxV, 3)));
+        for (; j < n; j++) {
+          const score = dotScaled(qi, base + <usize>j * stride + kOff + head, dhBytes, scale);
           store<f32>(scratch + (<usize>j << 2), score);
           if (score > max) max = score;
         }
         // exp(score - max), four at a time, and their sum.
         const m = f32x4.splat(max);
         let sumV = f32x4.splat(0);
-        let j = 0;
+        j = 0;
         for (; j + 4 <= n; j += 4) {
           const e = expF32x4(f32x4.sub(v128.load(scratch + (<usize>j << 2)), m));
           v128.store(scratch + (<usize>j << 2), e);
@@ -114,16 +146,35 @@ export function attentionPacked(qkv: usize, out: usize, offsets: usize, seqs: i3
           store<f32>(scratch + (<usize>j << 2), e);
           sum += e;
         }
-        // out = sum_j p_j v_j / sum.
-        const oi = out + <usize>(start + i) * outStride + head;
-        for (let d: usize = 0; d < dhBytes; d += 16) v128.store(oi + d, f32x4.splat(0));
-        for (let jj = 0; jj < n; jj++) {
-          const p = f32x4.splat(load<f32>(scratch + (<usize>jj << 2)));
-          const vj = base + <usize>jj * stride + vOff + head;
-          for (let d: usize = 0; d < dhBytes; d += 16) v128.store(oi + d, f32x4.add(v128.load(oi + d), f32x4.mul(p, v128.load(vj + d))));
-        }
+        // out = sum_j p_j v_j / sum, 32 outputs (8 vectors) at a time held in registers.
         const inv = f32x4.splat(<f32>1 / sum);
-        for (let d: usize = 0; d < dhBytes; d += 16) v128.store(oi + d, f32x4.mul(v128.load(oi + d), inv));
+        const oi = out + <usize>(start + i) * outStride + head;
+        for (let c: usize = 0; c < dhBytes; c += 128) {
+          let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
+          let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
+          let vj = base + vOff + head + c;
+          for (let jj = 0; jj < n; jj++) {
+            const p = v128.load32_splat(scratch + (<usize>jj << 2));
+            o0 = f32x4.add(o0, f32x4.mul(p, v128.load(vj)));
+            o1 = f32x4.add(o1, f32x4.mul(p, v128.load(vj, 16)));
+            o2 = f32x4.add(o2, f32x4.mul(p, v128.load(vj, 32)));
+            o3 = f32x4.add(o3, f32x4.mul(p, v128.load(vj, 48)));
+            o4 = f32x4.add(o4, f32x4.mul(p, v128.load(vj, 64)));
+            o5 = f32x4.add(o5, f32x4.mul(p, v128.load(vj, 80)));
+            o6 = f32x4.add(o6, f32x4.mul(p, v128.load(vj, 96)));
+            o7 = f32x4.add(o7, f32x4.mul(p, v128.load(vj, 112)));
+            vj += stride;
+          }
+          const o = oi + c;
+          v128.store(o, f32x4.mul(o0, inv));
+          v128.store(o, f32x4.mul(o1, inv), 16);
+          v128.store(o, f32x4.mul(o2, inv), 32);
+          v128.store(o, f32x4.mul(o3, inv), 48);
+          v128.store(o, f32x4.mul(o4, inv), 64);
+          v128.store(o, f32x4.mul(o5, inv), 80);
+          v128.store(o, f32x4.mul(o6, inv), 96);
+          v128.store(o, f32x4.mul(o7, inv), 112);
+        }
       }
     }
   }
