@@ -11,6 +11,7 @@ import { benchKernel } from "./kernel.ts";
 import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
+import { benchSharded } from "./sharded.ts";
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
@@ -21,6 +22,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   http: benchHttp,
   "http-forms": benchHttpForms,
   gpu: benchGpu,
+  sharded: benchSharded,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

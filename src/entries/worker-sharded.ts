@@ -235,6 +235,29 @@ async function namedRows(request: Request, manifest: ShardManifest, documents: {
   return [];
 }
 
+/**
+ * GET /_shards: each shard object's load time and memory (for the bench and operators); with LVM_ADMIN_KEY set it needs
+ * `Authorization: Bearer <key>`. `?load=1` first loads every shard (a cold start when they were not loaded).
+ */
+async function shardStats(request: Request, env: Env, served: Instance): Promise<Response> {
+  if (env.LVM_ADMIN_KEY && request.headers.get("authorization") !== `Bearer ${env.LVM_ADMIN_KEY}`)
+    return errorResponse(401, "unauthorized", "GET /_shards needs Authorization: Bearer <LVM_ADMIN_KEY>");
+  const load = new URL(request.url).searchParams.get("load") === "1";
+  const started = Date.now();
+  const shards = await Promise.all(
+    served.manifest.shards.map(async (entry) => {
+      const object = env.SHARD.get(env.SHARD.idFromName(entry.object));
+      try {
+        if (load) await object.rows(entry, served.manifest.encoder.dim, [entry.first]);
+        return { index: entry.index, ...(await object.stats()) };
+      } catch (error) {
+        return { index: entry.index, error: (error as Error).message };
+      }
+    }),
+  );
+  return Response.json({ release: served.release, wallMs: Date.now() - started, shards });
+}
+
 function errorResponse(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });
 }
@@ -248,6 +271,7 @@ export default {
       return errorResponse(503, "release_unavailable", `the sharded store cannot be served: ${(error as Error).message}`);
     }
     const { app, metrics, manifest, stub, cache } = served;
+    if (new URL(request.url).pathname === "/_shards") return shardStats(request, env, served);
     const report = newReport(manifest.shards.length);
     const response = await requestReport.run(report, async () => {
       const rows = await namedRows(request, manifest, served.documents);
