@@ -1,8 +1,10 @@
 /**
  * GPU section: samples/s at batch 1, 32 and 256 for every backend the server can run, on one model in one run:
- * core INT8 and f32, onnxruntime-node CPU (f32 and INT8 graphs, 1 intra-op thread), onnxruntime-node WebGPU
+ * core INT8 and f32, onnxruntime-node CPU (f32 and both INT8 graphs, 1 intra-op thread), onnxruntime-node WebGPU
  * (f32 and f16 graphs). Model: the shipped edge GRU (models/gru-edge; presetConfig("gru-edge", 512) with seeded
- * weights where it is missing).
+ * weights where it is missing). Then micro-batching without HTTP: 16 concurrent callers sending one row at a
+ * time for a while, straight to the runner and through the server's MicroBatcher (src/lvm/runners/micro-batch.ts,
+ * LVM_BENCH_WINDOW ms, default 1), as rows/s, p99 latency and the mean batch formed.
  *
  * WebGPU: on a real GPU (src/lvm/runners/gpu-detect-node.ts) in this process; without one, in a child process on
  * SwiftShader (Chromium's CPU Vulkan driver, /usr/lib/chromium), labelled so: the same code path as Metal or a
@@ -17,14 +19,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initTensors, presetConfig } from "../src/lvm/architectures.ts";
 import { SHIPPED_MODELS_DIR } from "../src/lvm/load-models-node.ts";
-import { randomContexts } from "../src/lvm/onnx/validate-node.ts";
 import { readModel } from "../src/lvm/read-model.ts";
 import type { ReferenceModel } from "../src/lvm/reference.ts";
+import { probeContexts } from "../src/lvm/runners/fastest.ts";
 import { detectGpu, swiftShaderEnv } from "../src/lvm/runners/gpu-detect-node.ts";
+import { DEFAULT_WINDOW_MS, MicroBatcher } from "../src/lvm/runners/micro-batch.ts";
 import { openRunnerForModel, type RunnerOptions } from "../src/lvm/runners/select-node.ts";
-import type { BackendName } from "../src/lvm/runners/types.ts";
+import type { BackendName, LvmRunner } from "../src/lvm/runners/types.ts";
 import { RESULTS } from "./paths.ts";
-import { median } from "./timing.ts";
+import { median, quantile } from "./timing.ts";
 
 const BATCHES = [1, 32, 256];
 /** Timed seconds per backend and batch (after one warm-up call), at least MIN_CALLS calls. */
@@ -33,6 +36,18 @@ const SECONDS = 1.5 * SCALE;
 const MIN_CALLS = 3;
 /** SwiftShader takes ~15 s a call at batch 256 on this GRU: one timed call per batch there. */
 const EMULATED = { seconds: 0.5 * SCALE, minCalls: 1 };
+/** The concurrent-callers part: callers, seconds per mode, the batching window. */
+const CALLERS = 16;
+const CONCURRENT_SECONDS = 2 * SCALE;
+const WINDOW_MS = Number(process.env.LVM_BENCH_WINDOW ?? DEFAULT_WINDOW_MS);
+
+/** 16 callers, one row per call, for `seconds`: straight to the runner (window 0) or through a MicroBatcher. */
+interface Concurrent {
+  rowsPerSecond: number;
+  p50: number;
+  p99: number;
+  meanBatch: number;
+}
 
 interface Row {
   backend: string;
@@ -43,13 +58,46 @@ interface Row {
   /** batch -> samples/s (batch / median call time). */
   samplesPerSecond: Record<number, number>;
   msPerCall: Record<number, number>;
+  /** window ms (0: direct) -> 16 concurrent one-row callers. */
+  concurrent?: Record<number, Concurrent>;
+}
+
+async function concurrentCallers(runner: LvmRunner, shape: { context: number; dim: number }, windowMs: number, seconds: number) {
+  const batcher = new MicroBatcher((c, b) => runner.forward(c, b), { windowMs, maxBatch: 64, rowValues: shape.context * shape.dim });
+  const rows = probeContexts(CALLERS, shape);
+  const size = shape.context * shape.dim;
+  await Promise.all(Array.from({ length: CALLERS }, (_, i) => batcher.forward(rows.subarray(i * size, (i + 1) * size), 1))); // warm-up
+  const before = { ...batcher.stats };
+  const latencies: number[] = [];
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async (_, i) => {
+      const row = rows.subarray(i * size, (i + 1) * size);
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await batcher.forward(row, 1);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const modelCalls = batcher.stats.modelCalls - before.modelCalls;
+  return {
+    rowsPerSecond: latencies.length / elapsed,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    meanBatch: (batcher.stats.calls - before.calls) / Math.max(modelCalls, 1),
+  } satisfies Concurrent;
 }
 
 const CPU_CASES: [string, BackendName, RunnerOptions][] = [
   ["core int8", "core", {}],
   ["core f32", "core-f32", {}],
   ["ort-node cpu f32", "ort-node", {}],
-  ["ort-node cpu int8", "ort-node", { int8Onnx: true }],
+  ["ort-node cpu int8 (tensor)", "ort-node", { int8Onnx: true }],
+  ["ort-node cpu int8 (per-row, served)", "ort-node-int8", {}],
 ];
 const GPU_CASES: [string, BackendName, RunnerOptions][] = [
   ["ort-node webgpu f32", "ort-node-webgpu", {}],
@@ -82,7 +130,7 @@ async function runCases(
     try {
       if (warning) continue; // a fallback: its figures would be the core's
       for (const batch of BATCHES) {
-        const contexts = randomContexts(batch, context, dim, batch);
+        const contexts = probeContexts(batch, { context, dim });
         await runner.forward(contexts, batch); // warm-up: shader compilation, buffer allocation
         const times: number[] = [];
         const start = performance.now();
@@ -95,6 +143,10 @@ async function runCases(
         row.msPerCall[batch] = ms;
         row.samplesPerSecond[batch] = (batch * 1000) / ms;
       }
+      if (backend === "ort-node" && options.int8Onnx) continue; // not served: rows depend on their batch mates
+      const concurrentSeconds = seconds < SECONDS ? seconds * 2 : CONCURRENT_SECONDS;
+      row.concurrent = {};
+      for (const w of [0, WINDOW_MS]) row.concurrent[w] = await concurrentCallers(runner, { context, dim }, w, concurrentSeconds);
     } finally {
       runner.dispose();
     }
@@ -145,8 +197,24 @@ export async function benchGpu(): Promise<Record<string, unknown>> {
       : BATCHES.map((b) => fmt(r.samplesPerSecond[b]));
     console.log(`| ${r.backend} | ${r.id} | ${r.device} | ${cells.join(" | ")} |`);
   }
+  console.log(
+    `\n### Micro-batching: ${CALLERS} concurrent callers, one row per call, straight to the runner (0 ms) and through the MicroBatcher (${WINDOW_MS} ms, up to 64 rows)\n`,
+  );
+  console.log(
+    "| backend | runner | device | rows/s direct | rows/s batched | batched / direct | p99 ms direct | p99 ms batched | mean batch |",
+  );
+  console.log("|---|---|---|---:|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    const direct = r.concurrent?.[0];
+    const batched = r.concurrent?.[WINDOW_MS];
+    if (!direct || !batched) continue;
+    console.log(
+      `| ${r.backend} | ${r.id} | ${r.device} | ${fmt(direct.rowsPerSecond)} | ${fmt(batched.rowsPerSecond)} | ${(batched.rowsPerSecond / direct.rowsPerSecond).toFixed(2)}x | ${fmt(direct.p99)} | ${fmt(batched.p99)} | ${batched.meanBatch.toFixed(1)} |`,
+    );
+  }
   return {
     model: name,
+    window: WINDOW_MS,
     note: `samples/s = batch / median call time over >= ${SECONDS}s (>= ${MIN_CALLS} calls; SwiftShader: ${EMULATED.seconds}s, >= 1 call) after one warm-up call; onnxruntime-node with 1 intra-op thread`,
     webgpu: gpu.note,
     rows,

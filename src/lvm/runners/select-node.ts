@@ -23,7 +23,6 @@ import { FallbackRunner, oneLine } from "./fallback.ts";
 import { type Candidate, type ProbeOptions, probeFastest } from "./fastest.ts";
 import { detectGpu, type GpuDetection } from "./gpu-detect-node.ts";
 import type { GpuSessionFactory } from "./ort-node-gpu.ts";
-import { createOrtWebRunner } from "./ort-web-node.ts";
 import { BACKENDS, type BackendName, type CpuBackendName, GPU_BACKENDS, type GpuBackendName, type LvmRunner } from "./types.ts";
 
 /**
@@ -126,6 +125,7 @@ async function createCpuRunner(
       return new CoreRunner(await loadCore(), model, backend === "core" ? "int8" : "f32");
     case "ort-wasm": {
       const onnx = options.onnx ?? exportOnnx(model, { int8: options.int8Onnx });
+      const { createOrtWebRunner } = await import("./ort-web-node.ts"); // onnxruntime-web: loaded only when asked for
       return createOrtWebRunner(onnx, shape, { variant: options.int8Onnx ? "int8" : undefined });
     }
     case "ort-node": {
