@@ -1,7 +1,7 @@
 // Node adapter: serves the Hono app with @hono/node-server over a store on disk.
 
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
+import { type HttpBindings, serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { createApp } from "../api/app.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
@@ -21,6 +21,7 @@ import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
 import { nodeBundleSource } from "./node-bundle.ts";
+import { closeAfterUnreadBody } from "./unread-body-node.ts";
 
 export interface ServerOptions {
   /** A store directory; the embedded demo store when omitted. */
@@ -165,17 +166,21 @@ export async function startServer(options: ServerOptions) {
     microBatch,
   });
   current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
-  const fetch = async (request: Request, env: unknown) => {
+  const fetch = async (request: Request, env: HttpBindings) => {
     const serving = current;
     serving.inFlight++;
     try {
-      return await serving.app.fetch(request, env);
+      const response = await serving.app.fetch(request, env);
+      // Answered before the body was read to its end (a 413, a 401, a 429): close without resetting the client.
+      if (!env.incoming.complete) closeAfterUnreadBody(env.incoming, env.outgoing);
+      return response;
     } finally {
       if (--serving.inFlight === 0 && serving.retired) serving.snapshot.dispose();
     }
   };
 
-  const server = serve({ fetch, port: options.port, hostname: options.host });
+  // autoCleanupIncoming off: unread bodies are handled by closeAfterUnreadBody (node-server's clean-up resets them).
+  const server = serve({ fetch, port: options.port, hostname: options.host, autoCleanupIncoming: false });
   await new Promise<void>((resolve) => server.once("listening", resolve));
   server.on("close", () => void metrics?.close());
   // Buffered metrics rows are written before the process goes (the flush timer alone would lose up to 1 s).
