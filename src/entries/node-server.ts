@@ -1,7 +1,7 @@
 // Node adapter: serves the Hono app with @hono/node-server over a store on disk.
 
 import { fileURLToPath } from "node:url";
-import { type HttpBindings, serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { createApp } from "../api/app.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
@@ -166,13 +166,15 @@ export async function startServer(options: ServerOptions) {
     microBatch,
   });
   current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
-  const fetch = async (request: Request, env: HttpBindings) => {
+  const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
     const serving = current;
     serving.inFlight++;
     try {
       const response = await serving.app.fetch(request, env);
       // Answered before the body was read to its end (a 413, a 401, a 429): close without resetting the client.
-      if (!env.incoming.complete) closeAfterUnreadBody(env.incoming, env.outgoing);
+      // (HTTP/1.1 only: this server does not speak HTTP/2.)
+      const { incoming, outgoing } = env as HttpBindings;
+      if (!incoming.complete) closeAfterUnreadBody(incoming, outgoing);
       return response;
     } finally {
       if (--serving.inFlight === 0 && serving.retired) serving.snapshot.dispose();
