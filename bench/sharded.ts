@@ -166,29 +166,32 @@ async function startWranglerDev(state: string): Promise<{ base: string; inspecto
   throw new Error(`wrangler dev did not start: ${log.slice(-2000)}`);
 }
 
-/** V8 heap of every isolate the inspector lists (Runtime.getHeapUsage). */
-async function heapUsage(port: number): Promise<{ usedMiB: number; totalMiB: number }[]> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl?: string }[];
-  const out: { usedMiB: number; totalMiB: number }[] = [];
-  for (const t of targets) {
-    if (!t.webSocketDebuggerUrl) continue;
-    const ws = new WebSocket(t.webSocketDebuggerUrl);
-    const result = await new Promise<{ usedSize: number; totalSize: number } | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 5000);
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
-      ws.onmessage = (e) => {
-        const msg = JSON.parse(String(e.data));
+/**
+ * V8 heap of the isolate behind wrangler dev's inspector (Runtime.getHeapUsage): used JS heap and the array buffers'
+ * backing stores (where WebAssembly memories live). Through the `ws` client: wrangler's inspector proxy drops Node's
+ * built-in WebSocket.
+ */
+async function heapUsage(port: number): Promise<{ usedMiB: number; totalMiB: number; backingMiB: number }> {
+  const { default: WebSocket } = await import("ws");
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  try {
+    const result = await new Promise<{ usedSize: number; totalSize: number; backingStorageSize?: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no heap usage from the inspector within 10 s")), 10_000);
+      ws.on("open", () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" })));
+      ws.on("message", (data) => {
+        const msg = JSON.parse(String(data));
         if (msg.id === 1) {
           clearTimeout(timer);
           resolve(msg.result);
         }
-      };
-      ws.onerror = () => resolve(undefined);
+      });
+      ws.on("error", reject);
     });
+    const mib = (n: number) => n / 2 ** 20;
+    return { usedMiB: mib(result.usedSize), totalMiB: mib(result.totalSize), backingMiB: mib(result.backingStorageSize ?? Number.NaN) };
+  } finally {
     ws.close();
-    if (result) out.push({ usedMiB: result.usedSize / 2 ** 20, totalMiB: result.totalSize / 2 ** 20 });
   }
-  return out;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -225,7 +228,7 @@ export async function benchSharded(): Promise<Record<string, unknown>> {
 
   const results: Record<string, unknown>[] = [];
   console.log(
-    "| shards | shard object MiB | cold start ms (all shards, parallel) | shard load ms (max) | recall@10 hnsw | p50 ms | p99 ms | recall@10 exact | exact p50 ms | exact p99 ms | DO wasm memory MiB (max) | isolate JS heap MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| shards | shard object MiB | cold start ms (all shards, parallel) | shard load ms (max) | recall@10 hnsw | p50 ms | p99 ms | recall@10 exact | exact p50 ms | exact p99 ms | DO wasm memory MiB (max) | isolate JS heap / array buffers MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|",
   );
   for (const shards of counts) {
     const dir = join(CACHE, `s${shards}`);
@@ -284,11 +287,13 @@ export async function benchSharded(): Promise<Record<string, unknown>> {
       const exactRun = await measure(true, Math.min(nq, 100));
       started = performance.now();
       const after = (await (await fetch(`${dev.base}/_shards`)).json()) as typeof cold;
-      const heaps = await heapUsage(dev.inspector).catch(() => []);
+      const heap = await heapUsage(dev.inspector).catch((error) => {
+        process.stderr.write(`  inspector: ${error.message}\n`);
+        return { usedMiB: Number.NaN, totalMiB: Number.NaN, backingMiB: Number.NaN };
+      });
       const shardMiB = Math.max(...after.shards.map((s) => s.shardBytes)) / 2 ** 20;
       const wasmMiB = Math.max(...after.shards.map((s) => s.wasmMemoryBytes)) / 2 ** 20;
       const loadMs = Math.max(...cold.shards.map((s) => s.loadMs ?? 0));
-      const heapMiB = heaps.length > 0 ? Math.max(...heaps.map((h) => h.usedMiB)) : Number.NaN;
       const objectMiB =
         Math.max(
           ...readdirSync(join(dir, "releases", `bench-${shards}`))
@@ -297,9 +302,9 @@ export async function benchSharded(): Promise<Record<string, unknown>> {
         ) /
         2 ** 20;
       console.log(
-        `| ${shards} | ${objectMiB.toFixed(1)} | ${coldMs.toFixed(0)} | ${loadMs.toFixed(0)} | ${hnsw.recall.toFixed(4)} | ${hnsw.p50.toFixed(1)} | ${hnsw.p99.toFixed(1)} | ${exactRun.recall.toFixed(4)} | ${exactRun.p50.toFixed(1)} | ${exactRun.p99.toFixed(1)} | ${wasmMiB.toFixed(1)} | ${heapMiB.toFixed(1)} |`,
+        `| ${shards} | ${objectMiB.toFixed(1)} | ${coldMs.toFixed(0)} | ${loadMs.toFixed(0)} | ${hnsw.recall.toFixed(4)} | ${hnsw.p50.toFixed(1)} | ${hnsw.p99.toFixed(1)} | ${exactRun.recall.toFixed(4)} | ${exactRun.p50.toFixed(1)} | ${exactRun.p99.toFixed(1)} | ${wasmMiB.toFixed(1)} | ${heap.usedMiB.toFixed(1)} / ${heap.backingMiB.toFixed(1)} |`,
       );
-      results.push({ shards, objectMiB, coldMs, loadMs, hnsw, exact: exactRun, shardMiB, wasmMiB, heaps, perShard: after.shards });
+      results.push({ shards, objectMiB, coldMs, loadMs, hnsw, exact: exactRun, shardMiB, wasmMiB, heap, perShard: after.shards });
     } finally {
       child?.kill("SIGTERM");
       await new Promise((r) => setTimeout(r, 500));
