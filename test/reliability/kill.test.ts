@@ -44,17 +44,18 @@ describe("kill -9 and rerun", () => {
     const args = ["index", "build", "--store", store, "--ef-construction", "40"];
     let killed = 0;
     for (let i = 0; i < KILLS; i++) {
-      killed += Number((await killMidway(args, store, 4000)).killed);
+      killed += Number((await killMidway(args, store, 1000)).killed);
       const s = await readStore(store);
       expect(s.count).toBe(6399);
       // An index from an earlier round may be there: whole or not at all, never half written.
       if (await exists(indexPath(store))) await readStoreGraph(store, s);
     }
     expect(killed).toBeGreaterThan(0);
-    expect(await leftovers(store)).toContain(LOCK_FILE);
+    // A run that finished before its kill released the lock; one that was killed left it behind.
+    const stale = (await leftovers(store)).includes(LOCK_FILE);
     const rerun = await lvmRun(args);
     expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(/taking over the stale write lock of pid \d+ \(lvm index build\)/);
+    if (stale) expect(rerun.stderr).toMatch(/taking over the stale write lock of pid \d+ \(lvm index build\)/);
     expect(await leftovers(store)).toEqual([]);
     const check = await lvmRun(["index", "check", "--store", store]);
     expect(check.code).toBe(0);
@@ -82,9 +83,10 @@ describe("kill -9 and rerun", () => {
     }
     expect(killed).toBeGreaterThan(0);
     const resumable = await exists(join(out, "checkpoint", "state.json"));
+    const stale = (await leftovers(out)).includes(LOCK_FILE);
     const rerun = await lvmRun(resumable ? ["train", "--resume", "--out", out] : ["train", ...base, ...tiny]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/taking over the stale write lock of pid \d+ \(lvm train\)/);
+    if (stale) expect(rerun.stderr).toMatch(/taking over the stale write lock of pid \d+ \(lvm train\)/);
     expect(rerun.stdout).toMatch(/trained gru/);
     const model = await readModel(out);
     expect(model.manifest.blend).toBeDefined();
