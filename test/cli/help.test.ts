@@ -20,6 +20,7 @@ describe("lvm --help", () => {
       "export-onnx",
       "index",
       "bench",
+      "publish",
       "serve",
       "metrics",
       "models",
