@@ -1,6 +1,6 @@
 /**
  * TF.js USE-lite weights -> the WASM core's weights file (use-lite-core-format.ts): matrices transposed to
- * [out, in], INT8 per output row where the precision asks for it, the embedding doubled and the timing
+ * [out, in], INT8 per output row where the precision asks for it (the embedding i16), the embedding doubled and the timing
  * signal precomputed exactly as the graph computes it (float32 position * inv_timescale, then sin | cos).
  */
 import type { Vocabulary } from "./unigram-tokenizer.ts";
@@ -14,14 +14,19 @@ export function transpose(w: Float32Array, inDim: number, outDim: number): Float
   return t;
 }
 
-/** Symmetric INT8 per row of a [rows, n] matrix: w[r, i] ~= q[r, i] * scales[r]. */
-export function quantizePerRow(w: Float32Array, rows: number, n: number): { q: Int8Array; scales: Float32Array } {
-  const q = new Int8Array(w.length);
+/** Symmetric per-row quantisation of a [rows, n] matrix to -levels..levels: w[r, i] ~= q[r, i] * scales[r]. */
+export function quantizePerRow<T extends Int8Array | Int16Array>(
+  w: Float32Array,
+  rows: number,
+  n: number,
+  q: T = new Int8Array(w.length) as T,
+): { q: T; scales: Float32Array } {
+  const levels = q instanceof Int16Array ? 32767 : 127;
   const scales = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     let max = 0;
     for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(w[r * n + i]));
-    const s = max > 0 ? max / 127 : 1;
+    const s = max > 0 ? max / levels : 1;
     scales[r] = s;
     for (let i = 0; i < n; i++) q[r * n + i] = Math.round(w[r * n + i] / s);
   }
@@ -86,7 +91,12 @@ export function convertUseLite(weights: UseLiteWeights, vocabulary: Vocabulary, 
     if (data.length !== shape.reduce((a, b) => a * b, 1))
       throw new Error(`USE-lite conversion: '${name}' has ${data.length} values, expected [${shape}]`);
     if (quantised && precision === "int8") {
-      const { q, scales } = quantizePerRow(data, shape[0], shape[1]);
+      const { q, scales } = quantizePerRow(
+        data,
+        shape[0],
+        shape[1],
+        name === "embed" ? new Int16Array(data.length) : new Int8Array(data.length),
+      );
       tensors.set(name, { shape, data: q });
       tensors.set(`${name}.scale`, { shape: [shape[0]], data: scales });
     } else {

@@ -13,7 +13,8 @@
  *           holds prod(shape) values of its dtype, row-major. Tensors do not overlap; nothing follows the last.
  *
  * Tensors (matrices stored [out, in], one contiguous row per output, as the core's linear kernels read them):
- *   embed        [8002, 256]  2 * the token embedding (the graph adds it twice); INT8 file: i8 + embed.scale [8002]
+ *   embed        [8002, 256]  2 * the token embedding (the graph adds it twice); INT8 file: i16 per row +
+ *                             embed.scale [8002] (INT8 rows cost 0.0002 of minimum cosine; read back as f32)
  *   timing       [128, 256]   f32 [sin(p * inv) | cos(p * inv)] for positions p < 128
  *   l0.res.w     [512, 256]   layer 0's residual projection, l0.res.b [512]
  *   l{0,1}.ln1.g, .ln1.b      [w]     w = 256 (layer 0) or 512 (layer 1)
@@ -23,7 +24,8 @@
  *   l{0,1}.ffn1.w [1536, 512] .ffn1.b [1536]; l{0,1}.ffn2.w [512, 1536], .ffn2.b [512]
  *   tanh.w       [512, 512]   f32 in both files (it runs once per text), tanh.b [512]
  * In the INT8 file every layer matrix X.w is i8 with per-output-row scales X.w.scale f32 [out]
- * (w[o, i] ~= q[o, i] * scale[o]); biases, norms, timing and the tanh head stay f32.
+ * (w[o, i] ~= q[o, i] * scale[o]); the embedding is i16 per row the same way; biases, norms, timing and
+ * the tanh head stay f32.
  */
 import type { Vocabulary } from "./unigram-tokenizer.ts";
 import { USE_LITE_EMBED, USE_LITE_FFN, USE_LITE_MAX_TOKENS, USE_LITE_VOCAB, USE_LITE_WIDTH } from "./use-lite-weights.ts";
@@ -34,7 +36,7 @@ export type UseLiteCorePrecision = "int8" | "f32";
 
 export interface CoreTensor {
   shape: number[];
-  data: Float32Array | Int8Array;
+  data: Float32Array | Int8Array | Int16Array;
 }
 
 export interface UseLiteCoreFile {
@@ -45,7 +47,7 @@ export interface UseLiteCoreFile {
 
 interface HeaderTensor {
   name: string;
-  dtype: "f32" | "i8";
+  dtype: "f32" | "i8" | "i16";
   shape: number[];
   offset: number;
 }
@@ -98,7 +100,8 @@ export function writeUseLiteCoreFile(file: UseLiteCoreFile): Uint8Array {
   });
   let offset = align16(16 + new TextEncoder().encode(placeholder).length);
   for (const [name, t] of entries) {
-    header.tensors.push({ name, dtype: t.data instanceof Int8Array ? "i8" : "f32", shape: t.shape, offset });
+    const dtype = t.data instanceof Int8Array ? "i8" : t.data instanceof Int16Array ? "i16" : "f32";
+    header.tensors.push({ name, dtype, shape: t.shape, offset });
     offset = align16(offset + t.data.byteLength);
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -145,25 +148,28 @@ export function readUseLiteCoreFile(bytes: Uint8Array): UseLiteCoreFile {
   for (const t of header.tensors as HeaderTensor[]) byName.set(t.name, t);
   const tensors = new Map<string, CoreTensor>();
   const ranges: [start: number, end: number, name: string][] = [];
-  const take = (name: string, dtype: "f32" | "i8", shape: number[]) => {
+  const take = (name: string, dtype: "f32" | "i8" | "i16", shape: number[]) => {
     const t = byName.get(name);
     if (!t) return bad(`tensor '${name}' is missing`);
     if (t.dtype !== dtype) bad(`tensor '${name}' is ${t.dtype}, expected ${dtype}`);
     if (!Array.isArray(t.shape) || t.shape.join(",") !== shape.join(","))
       bad(`tensor '${name}' has shape [${t.shape}], expected [${shape}]`);
     const count = shape.reduce((a, b) => a * b, 1);
-    const size = count * (dtype === "f32" ? 4 : 1);
+    const size = count * (dtype === "f32" ? 4 : dtype === "i16" ? 2 : 1);
     if (!Number.isInteger(t.offset) || t.offset % 16 !== 0 || t.offset < 16 + headerLength || t.offset + size > bytes.length)
       bad(`tensor '${name}' at offset ${t.offset} (${size} bytes) is misaligned or outside the ${bytes.length}-byte file`);
     ranges.push([t.offset, t.offset + size, name]);
     // A copy (Buffer.slice would share the whole file's memory), aligned for the typed view.
     const slice = new Uint8Array(size);
     slice.set(bytes.subarray(t.offset, t.offset + size));
-    tensors.set(name, { shape, data: dtype === "f32" ? new Float32Array(slice.buffer) : new Int8Array(slice.buffer) });
+    tensors.set(name, {
+      shape,
+      data: dtype === "f32" ? new Float32Array(slice.buffer) : dtype === "i16" ? new Int16Array(slice.buffer) : new Int8Array(slice.buffer),
+    });
   };
   for (const { name, shape, quantised } of expectedTensors()) {
     if (quantised && precision === "int8") {
-      take(name, "i8", shape);
+      take(name, name === "embed" ? "i16" : "i8", shape);
       take(`${name}.scale`, "f32", [shape[0]]);
     } else {
       take(name, "f32", shape);

@@ -6,8 +6,10 @@
  * Every core buffer is allocated once, in the constructor; a call only writes into them.
  *
  * INT8: dense layers run on INT8 weights (per output row, packed once for packed.ts's register-blocked
- * kernel) against activations quantised per row at run time to 12-bit codes (exact i32 accumulation);
- * layer norms, attention, the residual stream, pooling and the tanh head stay f32.
+ * kernel) against activations quantised per row at run time to 12-bit codes (exact i32 accumulation); on
+ * a relaxed-SIMD core the FFNs' second layers take 7-bit codes of their relu input on the faster relaxed
+ * kernel (see relaxedLayers). The embedding table (i16 per row in the file), layer norms, attention, the
+ * residual stream, pooling and the tanh head are f32.
  */
 import type { CoreBuffer, CoreExports, WasmCore } from "../core/wasm-core.ts";
 import type { Encoder } from "./types.ts";
@@ -19,7 +21,6 @@ import { USE_LITE_EMBED, USE_LITE_FFN, USE_LITE_HEADS, USE_LITE_LN_EPS, USE_LITE
 /** The encoder kernels (wasm/assembly/encoder.ts), on top of the LVM core's. */
 interface EncoderExports extends CoreExports {
   embedTokensF32(ids: number, offsets: number, seqs: number, table: number, timing: number, out: number, dim: number): void;
-  embedTokensI8(ids: number, offsets: number, seqs: number, q: number, scales: number, timing: number, out: number, dim: number): void;
   layerNormEps(x: number, g: number, b: number, y: number, rows: number, dim: number, eps: number): void;
   attentionPacked(
     qkv: number,
@@ -39,7 +40,6 @@ interface EncoderExports extends CoreExports {
 
 const ENCODER_KERNELS = [
   "embedTokensF32",
-  "embedTokensI8",
   "layerNormEps",
   "attentionPacked",
   "reluInPlace",
@@ -58,6 +58,13 @@ export interface UseLiteCoreOptions {
    * Default 4095 (12 bits); 127 is plain INT8 x INT8, which misses the 0.999 cosine target on some texts.
    */
   activationLevels?: number;
+  /**
+   * Dense layers run on the relaxed-SIMD kernel (packed-relaxed.ts, ~1.9x faster) when the core has it.
+   * Default: the FFNs' second layers, whose relu input (>= 0) takes 0..127 codes without the u7 shift (7 bits
+   * over [0, max]); min cosine to TF.js on a mini-tier sample 0.99941 -> 0.99932. 7-bit activations
+   * everywhere would give 0.997.
+   */
+  relaxedLayers?: readonly string[];
 }
 
 interface Linear {
@@ -65,6 +72,8 @@ interface Linear {
   outDim: number;
   w: CoreBuffer;
   scales?: CoreBuffer;
+  /** The weights run on the relaxed u7 kernel (packed by packI8U7, wsum64 included). */
+  u7?: boolean;
   bias: CoreBuffer;
 }
 
@@ -104,24 +113,37 @@ export class UseLiteCore implements Encoder {
       return b;
     };
     const vector = (name: string) => this.vectors.set(name, keep(core.fromF32(f32(name))));
+    const relaxed = new Set(options.relaxedLayers ?? ["l0.ffn2", "l1.ffn2"]);
     const linear = (name: string) => {
       const t = file.tensors.get(`${name}.w`)!;
       const [outDim, inDim] = t.shape;
       const bias = keep(core.fromF32(f32(`${name}.b`)));
-      if (!(t.data instanceof Int8Array)) {
+      if (t.data instanceof Float32Array) {
         this.linears.set(name, { inDim, outDim, w: keep(core.fromF32(t.data)), bias });
         return;
       }
-      // Packed once for the register-blocked kernel (wasm/assembly/packed.ts).
-      const rowsI8 = core.fromI8(t.data);
-      const packed = keep(core.buffer(core.exports.packedI8Bytes(outDim, inDim)));
-      core.exports.packI8(rowsI8.aligned, outDim, inDim, packed.aligned);
+      // Packed once for the register-blocked kernel (wasm/assembly/packed.ts, packed-relaxed.ts).
+      const x = core.exports;
+      const u7 = relaxed.has(name) && !!x.packI8U7 && !!x.packedI8U7Bytes && !!x.linearI8U7Packed;
+      const rowsI8 = core.fromI8(t.data as Int8Array);
+      const packed = keep(core.buffer(u7 ? x.packedI8U7Bytes!(outDim, inDim) : x.packedI8Bytes(outDim, inDim)));
+      (u7 ? x.packI8U7! : x.packI8)(rowsI8.aligned, outDim, inDim, packed.aligned);
       rowsI8.free();
-      this.linears.set(name, { inDim, outDim, w: packed, scales: keep(core.fromF32(f32(`${name}.w.scale`))), bias });
+      // The FFN's second layer reads relu output (>= 0): its codes 0..127 need no +64 shift, so no correction.
+      if (u7 && name.endsWith(".ffn2")) {
+        const outPad = (outDim + 7) & ~7;
+        new Uint8Array(core.exports.memory.buffer, packed.aligned + outPad * inDim, outPad * 4).fill(0);
+      }
+      this.linears.set(name, { inDim, outDim, w: packed, scales: keep(core.fromF32(f32(`${name}.w.scale`))), u7, bias });
     };
     if (file.precision === "int8") {
-      this.vectors.set("embed", keep(core.fromI8(file.tensors.get("embed")!.data as Int8Array)));
-      vector("embed.scale");
+      // i16 per row in the file, f32 in core memory.
+      const q = file.tensors.get("embed")!.data as Int16Array;
+      const scales = f32("embed.scale");
+      const [rows, dim] = file.tensors.get("embed")!.shape;
+      const table = new Float32Array(q.length);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) table[r * dim + j] = q[r * dim + j] * scales[r];
+      this.vectors.set("embed", keep(core.fromF32(table)));
     } else {
       vector("embed");
     }
@@ -231,6 +253,10 @@ export class UseLiteCore implements Encoder {
     const { xq, xs } = this.buf;
     if (!l.scales) {
       e.linearF32(x.aligned, l.w.aligned, l.bias.aligned, y.aligned, rows, l.inDim, l.outDim);
+    } else if (l.u7) {
+      if (name.endsWith(".ffn2")) e.quantizeRows(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+      else e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+      e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias.aligned, y.aligned, rows, l.inDim, l.outDim);
     } else {
       e.quantizeRowsI16Levels(x.aligned, rows, l.inDim, xq.aligned, xs.aligned, this.levels);
       e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, l.bias.aligned, y.aligned, rows, l.inDim, l.outDim);
@@ -257,20 +283,7 @@ export class UseLiteCore implements Encoder {
     }
     offView[seqs] = t;
     // x [T, 256] = 2 E[id] + timing(position)
-    if (this.precision === "int8") {
-      e.embedTokensI8(
-        ids.aligned,
-        offsets.aligned,
-        seqs,
-        this.v("embed"),
-        this.v("embed.scale"),
-        this.v("timing"),
-        x.aligned,
-        USE_LITE_EMBED,
-      );
-    } else {
-      e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
-    }
+    e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
     // Layer 0 (256 -> 512): h = x Wres + attn(LN(x)) Wout; then h += FFN(LN(h)).
     this.linear("l0.res", x, T, h);
     this.attentionBlock(0, x, USE_LITE_EMBED, T, seqs);

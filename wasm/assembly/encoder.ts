@@ -22,29 +22,6 @@ export function embedTokensF32(ids: usize, offsets: usize, seqs: i32, table: usi
   }
 }
 
-/**
- * The same with an INT8 table: out[t, j] = q[ids[t], j] * scales[ids[t]] + timing[t - offsets[s], j].
- * q: i8 [vocab, dim], scales: f32 [vocab].
- */
-export function embedTokensI8(ids: usize, offsets: usize, seqs: i32, q: usize, scales: usize, timing: usize, out: usize, dim: i32): void {
-  const rowBytes = <usize>dim << 2;
-  for (let s = 0; s < seqs; s++) {
-    const start = load<i32>(offsets + (<usize>s << 2));
-    const end = load<i32>(offsets + (<usize>(s + 1) << 2));
-    for (let t = start; t < end; t++) {
-      const id = <usize>load<i32>(ids + (<usize>t << 2));
-      const e = q + id * <usize>dim;
-      const scale = f32x4.splat(load<f32>(scales + (id << 2)));
-      const p = timing + <usize>(t - start) * rowBytes;
-      const o = out + <usize>t * rowBytes;
-      for (let j: usize = 0; j < <usize>dim; j += 4) {
-        const codes = f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(e + j))));
-        v128.store(o + (j << 2), f32x4.add(f32x4.mul(codes, scale), v128.load(p + (j << 2))));
-      }
-    }
-  }
-}
-
 /** y = (x - mean) / sqrt(var + eps) * g + b per row; x, y: [rows, dim] (may alias), g, b: [dim]. */
 export function layerNormEps(x: usize, g: usize, b: usize, y: usize, rows: i32, dim: i32, eps: f32): void {
   const rowBytes = <usize>dim << 2;

@@ -5,7 +5,6 @@
 export {
   attentionPacked,
   embedTokensF32,
-  embedTokensI8,
   layerNormEps,
   meanPoolPacked,
   quantizeRowsI16Levels,
