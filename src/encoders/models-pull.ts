@@ -15,6 +15,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomic } from "../fs/atomic-write-node.ts";
 import { nonNegativeInt, parseJsonFile } from "../validate/parse-file.ts";
 import {
   GTR_ONNX_FILES,
@@ -397,12 +398,11 @@ async function torchToSafetensors(target: string, from: string, to: string): Pro
     throw new PullError(`cannot convert ${from} to ${to}: ${(error as Error).message}`);
   }
   const bytes = writeSafetensors("linear.weight", tensor.dtype, [dense.outFeatures, dense.inFeatures], tensor.raw);
-  await writeFile(join(target, to), bytes);
+  await writeFileAtomic(join(target, to), bytes);
   return { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 async function writeManifest(path: string, spec: PullSpec, source: string, files: Record<string, ManifestFile>): Promise<void> {
   const body = { format: "lvm-edge-pull", name: spec.name, repo: spec.repo, source, files };
-  await writeFile(`${path}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`);
 }

@@ -1,6 +1,7 @@
 // Markdown report and SVG plots for an EvaluationReport; re-rendering both from a saved report.json.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { writeFilesAtomic } from "../fs/atomic-write-node.ts";
 import type { EvaluationReport, PredictorResult, RetrievalRow } from "./evaluate.ts";
 import { jsonSummary } from "./evaluate.ts";
 import { parseReportJson } from "./report-format.ts";
@@ -144,15 +145,19 @@ export function reportPlots(report: EvaluationReport): { params: string; speed: 
 
 /** Writes report.json, report.md, recall-vs-params.svg and recall-vs-speed.svg into `dir`. */
 export async function writeReport(dir: string, report: EvaluationReport): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const files = plotFiles();
   const plots = reportPlots(report);
-  await Promise.all([
-    writeFile(join(dir, "report.json"), `${JSON.stringify(jsonSummary(report), null, 1)}\n`),
-    writeFile(join(dir, "report.md"), markdownReport(report, files)),
-    writeFile(join(dir, files.params), plots.params),
-    writeFile(join(dir, files.speed), plots.speed),
-  ]);
+  // report.json last: what it links is on disk before it is.
+  await writeFilesAtomic(
+    dir,
+    [
+      { name: "report.md", data: markdownReport(report, files) },
+      { name: files.params, data: plots.params },
+      { name: files.speed, data: plots.speed },
+      { name: "report.json", data: `${JSON.stringify(jsonSummary(report), null, 1)}\n` },
+    ],
+    { mkdir: true },
+  );
 }
 
 /**
@@ -167,11 +172,11 @@ export async function replotReport(jsonPath: string): Promise<string[]> {
   const dir = dirname(jsonPath);
   const files = plotFiles(suffix);
   const plots = reportPlots(report);
-  const written = [join(dir, `report${suffix}.md`), join(dir, files.params), join(dir, files.speed)];
-  await Promise.all([
-    writeFile(written[0], markdownReport(report, files)),
-    writeFile(written[1], plots.params),
-    writeFile(written[2], plots.speed),
-  ]);
-  return written;
+  const written = [
+    { name: `report${suffix}.md`, data: markdownReport(report, files) },
+    { name: files.params, data: plots.params },
+    { name: files.speed, data: plots.speed },
+  ];
+  await writeFilesAtomic(dir, written);
+  return written.map((f) => join(dir, f.name));
 }
