@@ -2,7 +2,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { removeTempFiles, writeFilesAtomic } from "../fs/atomic-write-node.ts";
 import { acquireWriteLock } from "../fs/write-lock-node.ts";
-import { isQuantized, QUANT_SCHEME, quantizeTensors } from "../lvm/quantized-model.ts";
+import { isQuantized, quantizeModel } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
 import { type Command, UsageError } from "./command.ts";
 
@@ -24,8 +24,7 @@ Options:
     const manifest = await readManifestFile(modelDir);
     if (isQuantized(manifest)) throw new Error(`${modelDir} is already quantized (${JSON.stringify(manifest.quantization)})`);
     const model = await readModel(modelDir);
-    const { entries, bytes } = quantizeTensors(model.tensors);
-    const quantized = { ...manifest, quantization: { scheme: QUANT_SCHEME, source: modelDir }, tensors: entries };
+    const { manifest: quantized, bytes } = quantizeModel(manifest, model.tensors, modelDir);
     await mkdir(out, { recursive: true });
     // One writer per model directory; model.json is renamed last, so it never describes other weights.
     await using _lock = await acquireWriteLock(out, { command: "lvm quantize" });

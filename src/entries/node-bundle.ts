@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BundleSource } from "../api/app.ts";
 import { exportOnnx } from "../lvm/onnx/export.ts";
-import { quantizeTensors } from "../lvm/quantized-model.ts";
+import { quantizeModel } from "../lvm/quantized-model.ts";
 import { readManifestFile, readModel } from "../lvm/read-model.ts";
 import { BUNDLE_FILES, type BundleFile, committedLengths, FILES } from "../store/format.ts";
 import { readManifest } from "../store/fs-store.ts";
@@ -52,9 +52,9 @@ export function nodeBundleSource(storeDir: string, modelDirs: () => Map<string, 
           const manifest = await readManifestFile(dir);
           if ("quantization" in manifest)
             return { manifest: JSON.stringify(manifest), weights: bytes(await readFile(join(dir, "weights.bin"))) };
-          const { entries, bytes: q } = quantizeTensors((await readModel(dir)).tensors);
+          const { manifest: quantized, bytes: q } = quantizeModel(manifest, (await readModel(dir)).tensors);
           return {
-            manifest: JSON.stringify({ ...manifest, quantization: { scheme: "int8-per-output-channel" }, tensors: entries }),
+            manifest: JSON.stringify(quantized),
             weights: q.buffer.slice(q.byteOffset, q.byteOffset + q.length) as ArrayBuffer,
           };
         })();

@@ -24,9 +24,14 @@
  * `split` records how the training store's documents were divided (article-disjoint), so evaluation never
  * scores a model on documents it was trained or tuned on.
  *
+ * `weights` ({bytes, fnv1a}, written by every writer since it was added; optional for older files) ties
+ * model.json to its weights.bin: the two files are renamed one after the other, so a kill between the renames
+ * could otherwise pair new weights with an old manifest of the same size. Loading checks it (checkWeights).
+ *
  * model.json is checked against ModelManifestSchema below when read (parseModelManifest).
  */
 import { z } from "zod";
+import { fnv1a } from "../math/fnv1a.ts";
 import { nonNegativeInt, parseJsonFile, positiveInt, validateFile } from "../validate/parse-file.ts";
 
 export const MODEL_FORMAT = "lvm-edge-model";
@@ -92,6 +97,7 @@ export const ModelManifestSchema = z.object({
   training: z.record(z.string(), z.unknown()),
   split: SplitRecordSchema,
   metrics: z.record(z.string(), z.unknown()).optional(),
+  weights: z.object({ bytes: nonNegativeInt(), fnv1a: nonNegativeInt() }).optional(),
 });
 
 export type Arch = ModelManifest["arch"];
@@ -121,6 +127,22 @@ export type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
 
 export function tensorSize(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** What model.json records of its weights.bin. */
+export function weightsRecord(weights: Uint8Array): { bytes: number; fnv1a: number } {
+  return { bytes: weights.byteLength, fnv1a: fnv1a(weights) };
+}
+
+/** Refuses weights.bin bytes that are not the ones model.json was written with (where it records them). */
+export function checkWeights(manifest: Pick<ModelManifest, "weights">, weights: Uint8Array): void {
+  const want = manifest.weights;
+  if (!want) return;
+  const got = weightsRecord(weights);
+  if (got.bytes !== want.bytes || got.fnv1a !== want.fnv1a)
+    throw new ModelFormatError(
+      `weights.bin (${got.bytes} bytes, checksum ${got.fnv1a}) is not the file model.json was written with (${want.bytes} bytes, checksum ${want.fnv1a}): the model directory was changed or its writing interrupted; write it again`,
+    );
 }
 
 /** Checks a manifest and cuts weights.bin into named tensors (copies, so the data are aligned). */

@@ -8,7 +8,7 @@
  * re-derives exactly these codes from the dequantised weights: the file and the runtime agree.
  */
 import type { ModelManifest, TensorEntry, TensorMap } from "./model-format.ts";
-import { decodeTensors, ModelFormatError, tensorSize } from "./model-format.ts";
+import { decodeTensors, ModelFormatError, tensorSize, weightsRecord } from "./model-format.ts";
 
 export const QUANT_SCHEME = "int8-per-output-channel";
 
@@ -27,6 +27,19 @@ export type QuantizedManifest = Omit<ModelManifest, "tensors"> & {
 /** Weight matrices get INT8; position embeddings are added, not multiplied, so they keep float32. */
 function isWeightMatrix(name: string, shape: number[]): boolean {
   return shape.length === 2 && name !== "embed.pos";
+}
+
+/** The INT8 model of a float one: its manifest (weights recorded) and weights.bin bytes. */
+export function quantizeModel(
+  manifest: ModelManifest,
+  tensors: TensorMap,
+  source?: string,
+): { manifest: QuantizedManifest; bytes: Uint8Array } {
+  const { entries, bytes } = quantizeTensors(tensors);
+  return {
+    manifest: { ...manifest, quantization: { scheme: QUANT_SCHEME, source }, tensors: entries, weights: weightsRecord(bytes) },
+    bytes,
+  };
 }
 
 export function quantizeTensors(tensors: TensorMap): { entries: QuantizedEntry[]; bytes: Uint8Array } {

@@ -2,7 +2,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFilesAtomic } from "../fs/atomic-write-node.ts";
-import { encodeTensors, ModelFormatError, type ModelManifest, parseModelManifest, type TensorMap } from "./model-format.ts";
+import { encodeTensors, ModelFormatError, type ModelManifest, parseModelManifest, type TensorMap, weightsRecord } from "./model-format.ts";
 import { loadModelFromBytes, type ReferenceModel } from "./reference.ts";
 
 export async function readManifestFile(dir: string): Promise<ModelManifest> {
@@ -34,7 +34,7 @@ export async function modelSizeOnDisk(dir: string): Promise<number> {
  */
 export async function writeModel(dir: string, manifest: Omit<ModelManifest, "tensors">, tensors: TensorMap): Promise<ModelManifest> {
   const { entries, bytes } = encodeTensors(tensors);
-  const full: ModelManifest = { ...manifest, tensors: entries } as ModelManifest;
+  const full: ModelManifest = { ...manifest, tensors: entries, weights: weightsRecord(bytes) } as ModelManifest;
   await writeFilesAtomic(
     dir,
     [

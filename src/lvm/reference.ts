@@ -9,7 +9,7 @@
  */
 
 import type { ModelConfig, ModelManifest, RecurrentConfig, TensorMap, TransformerConfig } from "./model-format.ts";
-import { decodeTensors } from "./model-format.ts";
+import { checkWeights, decodeTensors } from "./model-format.ts";
 import { dequantizeTensors, isQuantized } from "./quantized-model.ts";
 
 export interface ReferenceModel {
@@ -23,6 +23,7 @@ export interface ReferenceModel {
 /** Float32 model files, and INT8 ones (`lvm quantize`), whose weights are decoded to the floats they stand for. */
 export function loadModelFromBytes(manifest: ModelManifest, weights: Uint8Array | ArrayBuffer): ReferenceModel {
   const bytes = weights instanceof Uint8Array ? weights : new Uint8Array(weights);
+  checkWeights(manifest, bytes);
   const tensors = isQuantized(manifest) ? dequantizeTensors(manifest, bytes) : decodeTensors(manifest, bytes);
   return { manifest, config: manifest.config, tensors, lastWeight: manifest.blend?.lastWeight ?? 0 };
 }
