@@ -10,6 +10,8 @@
  *     vec2text's GTR inversion models were trained on. Encoder id "gtr-t5-base+vec2text".
  * The head is part of the encoder id recorded in a store: the two spaces are not comparable.
  */
+import { z } from "zod";
+import { parseJsonFile, validateFile } from "../validate/parse-file.ts";
 
 export const GTR_T5_BASE = "gtr-t5-base";
 export const GTR_T5_DIM = 768;
@@ -146,20 +148,27 @@ function f16ToF32(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** A .safetensors header (less its free-form __metadata__): tensor name -> dtype, shape, byte range after the header. */
+const SafetensorsHeaderSchema = z.record(
+  z.string(),
+  z.looseObject({ dtype: z.string(), shape: z.array(z.int().min(0)), data_offsets: z.tuple([z.int().min(0), z.int().min(0)]) }),
+);
+
 /** The tensors of a .safetensors file (F32, F16 or BF16), as float32. */
 export function readSafetensors(bytes: Uint8Array): Map<string, { shape: number[]; data: Float32Array }> {
   if (bytes.length < 8) throw new Error("not a safetensors file (shorter than its header length)");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (8 + headerLength > bytes.length) throw new Error("not a safetensors file (header runs past the end)");
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
+  const { __metadata__: _, ...tensors } = parseJsonFile(
+    z.record(z.string(), z.unknown()),
+    new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)),
+    "safetensors header",
+  );
+  const header = validateFile(SafetensorsHeaderSchema, tensors, "safetensors header");
   const base = 8 + headerLength;
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
     const [start, end] = t.data_offsets;
     const n = t.shape.reduce((a, b) => a * b, 1);
     const width = t.dtype === "F32" ? 4 : t.dtype === "F16" || t.dtype === "BF16" ? 2 : 0;

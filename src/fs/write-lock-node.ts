@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 
 export const LOCK_FILE = ".lvm-write.lock";
 /** A lock or takeover file this old that still has no parseable content was left by a writer killed while creating it. */
@@ -79,20 +80,21 @@ function isAlive(holder: LockHolder): boolean {
   return true;
 }
 
+/** The lock file's one JSON line; an unreadable one (e.g. cut short by a crash while written) is undefined. */
+const LockHolderSchema = z.object({
+  pid: z.int(),
+  host: z.string(),
+  startedAt: z.string(),
+  command: z.string().catch("?"),
+  pidStart: z.string().optional().catch(undefined),
+});
+
 function parseHolder(text: string): LockHolder | undefined {
   try {
-    const h = JSON.parse(text);
-    if (typeof h.pid === "number" && typeof h.host === "string" && typeof h.startedAt === "string") {
-      return {
-        pid: h.pid,
-        host: h.host,
-        startedAt: h.startedAt,
-        command: typeof h.command === "string" ? h.command : "?",
-        pidStart: h.pidStart,
-      };
-    }
-  } catch {}
-  return undefined;
+    return LockHolderSchema.safeParse(JSON.parse(text)).data;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Creates `path` exclusively with `text`, durably; false when it already exists. */

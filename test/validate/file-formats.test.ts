@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { readSafetensors } from "../../src/encoders/gtr-t5.ts";
 import { PullRecordSchema } from "../../src/encoders/models-pull.ts";
 import { OptimizerMetaSchema, readCheckpointState } from "../../src/train/checkpoint.ts";
 import { parseJsonFile, positiveInt, validateFile } from "../../src/validate/parse-file.ts";
@@ -63,5 +64,27 @@ describe("training checkpoint files", () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("safetensors header (GTR-T5's Dense layer)", () => {
+  const file = (header: object) => {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const bytes = new Uint8Array(8 + json.length + 16);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    return bytes;
+  };
+  it("reads a valid header, metadata aside", () => {
+    const t = readSafetensors(file({ __metadata__: { format: "pt" }, w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 16] } }));
+    expect(t.get("w")?.shape).toEqual([2, 2]);
+  });
+  it("names the broken field", () => {
+    expect(() => readSafetensors(file({ w: { dtype: "F32", shape: [2, -2], data_offsets: [0, 16] } }))).toThrow(
+      "safetensors header: w.shape.1: expected a number >= 0, got -2",
+    );
+    expect(() => readSafetensors(file({ w: { dtype: "F32", shape: [4] } }))).toThrow(
+      "safetensors header: w.data_offsets: expected a tuple, got nothing (field missing)",
+    );
   });
 });
