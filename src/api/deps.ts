@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { MetricsHealth, MetricsSummary, RequestMetric } from "../db/metrics.ts";
+import type { EmbeddingCacheStats } from "../encoders/cached-encoder.ts";
 import type { ModelRegistry } from "../lvm/registry.ts";
 import type { PredictDeps, StageLog } from "../predict/types.ts";
 import type { BundleFileName } from "../store/format.ts";
@@ -28,6 +29,8 @@ export type Env = { Variables: { log: RequestLog } };
 export interface AppDeps extends PredictDeps {
   models: ModelRegistry;
   metrics?: MetricsSink;
+  /** The embedding cache (src/encoders/cached-encoder.ts): counted by the service, reported by GET /v1/metrics. */
+  embedCache?: { countStoredHits(n: number): void; stats(): EmbeddingCacheStats };
   /** Admin routes need `Authorization: Bearer <adminKey>`; without a key they are disabled. */
   adminKey?: string;
   /** Reloads the models from their source (admin route). */

@@ -7,6 +7,7 @@ import { createApp } from "../api/app.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
+import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { CoreIndex } from "../index/core-index.ts";
@@ -109,10 +110,12 @@ export async function startServer(options: ServerOptions) {
   const core = await loadCore();
   const first = await openSnapshot(core, storeDir);
   const entry = encoderEntry(first.store.encoder.id);
-  // Loaded in the background so the port opens at once; text requests wait for it.
+  // Loaded in the background so the port opens at once; text requests wait for it. Behind the process's
+  // embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), shared by every store snapshot.
+  const embedCache = createEmbeddingCache(embeddingCacheOptions(process.env));
   let loading: Promise<Encoder> | undefined;
   const encoder = () => {
-    loading ??= entry.load();
+    loading ??= entry.load().then((e) => embedCache.wrap(e));
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
@@ -147,6 +150,7 @@ export async function startServer(options: ServerOptions) {
       exactIndex: snapshot.exactIndex,
       approximateIndex: snapshot.approximateIndex,
       encoder,
+      embedCache,
       models,
       metrics,
       adminKey: options.adminKey,

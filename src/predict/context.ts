@@ -1,9 +1,12 @@
 import { dot } from "../math/vectors.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
+import { embedTexts } from "./embed-texts.ts";
 import { RequestError } from "./errors.ts";
 import { unitVector } from "./search.ts";
 import type { ContextItem, PredictDeps } from "./types.ts";
 import { decodeVectorB64 } from "./vector-b64.ts";
+
+export { rowOfText } from "./embed-texts.ts";
 
 /** A vector this close to a stored concept is that concept (INT8 round trips stay above it). */
 export const SAME_CONCEPT_COSINE = 0.9999;
@@ -31,23 +34,11 @@ export function isContextRow(store: ConceptStore, context: Pick<ResolvedContext,
   return context.vectorItems.some((item) => dot(v, item) > SAME_CONCEPT_COSINE);
 }
 
-const textRows = new WeakMap<ConceptStore, Map<string, number>>();
-
-/** The row of the stored concept whose text is exactly `text` (the map is built once per store, on first use). */
-export function rowOfText(store: ConceptStore, text: string): number | undefined {
-  let map = textRows.get(store);
-  if (!map) {
-    map = new Map();
-    for (let row = store.count - 1; row >= 0; row--) map.set(store.text(row), row); // the first row wins
-    textRows.set(store, map);
-  }
-  return map.get(text);
-}
-
 /**
  * Turns the request's context into exactly `context` unit vectors and the stored rows it holds. The last
  * `context` items are used; a shorter context is left-padded by repeating its first item, so one sentence is
- * a valid (if weak) context. An item is a stored concept when it is `{row}`, a text equal to a stored text,
+ * a valid (if weak) context. An item is a stored concept when it is `{row}`, a text equal to a stored text (whose
+ * stored vector is used: nothing is embedded),
  * or a vector (JSON numbers or `{b64}`) within SAME_CONCEPT_COSINE of a stored concept (see isContextRow).
  */
 export async function resolveContext(deps: PredictDeps, items: ContextItem[], context: number): Promise<ResolvedContext> {
@@ -63,8 +54,6 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
     const field = `context.${first + i}`;
     if (typeof item === "string") {
       texts.push({ index: i, text: item });
-      const row = rowOfText(store, item);
-      if (row !== undefined) rows.add(row);
     } else if (Array.isArray(item) || "b64" in item) {
       const vector = Array.isArray(item)
         ? unitVector(item, dim, field)
@@ -81,19 +70,17 @@ export async function resolveContext(deps: PredictDeps, items: ContextItem[], co
   });
   let embedMs: number | undefined;
   if (texts.length > 0) {
-    if (!deps.encoder)
-      throw new RequestError(
-        400,
-        "text_unsupported",
-        "this deployment has no text encoder: send vectors or stored concepts ({row})",
-        `context.${first + texts[0].index}`,
-      );
-    const encoder = await deps.encoder();
-    const started = performance.now();
-    const embedded = await encoder.embed(texts.map((t) => t.text));
-    embedMs = performance.now() - started;
+    // Stored texts take their stored vector (and are excluded as context rows); only the others are embedded.
+    const embedded = await embedTexts(
+      deps,
+      texts.map((t) => t.text),
+      (j) => `context.${first + texts[j].index}`,
+    );
+    embedMs = embedded.embedMs;
     texts.forEach((t, j) => {
-      unit.set(embedded.subarray(j * dim, (j + 1) * dim), t.index * dim);
+      unit.set(embedded.vectors.subarray(j * dim, (j + 1) * dim), t.index * dim);
+      const row = embedded.rows[j];
+      if (row !== undefined) rows.add(row);
     });
   }
   const vectors = new Float32Array(context * dim);

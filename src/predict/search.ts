@@ -1,3 +1,4 @@
+import { embedTexts } from "./embed-texts.ts";
 import { RequestError } from "./errors.ts";
 import { pickIndex } from "./pick.ts";
 import type { PredictDeps, ScoredConcept, StageLog } from "./types.ts";
@@ -18,7 +19,7 @@ export interface SearchResult {
   timings: { embedMs?: number; searchMs: number };
 }
 
-/** The top-k stored concepts nearest a text (embedded) or a vector (normalised). */
+/** The top-k stored concepts nearest a text (embedded, or a stored concept's own vector) or a vector (normalised). */
 export async function searchConcepts(deps: PredictDeps, request: SearchRequest, log: StageLog = {}): Promise<SearchResult> {
   const { store } = deps;
   log.k = request.k;
@@ -29,11 +30,10 @@ export async function searchConcepts(deps: PredictDeps, request: SearchRequest, 
       ? unitVector(vector, store.dim, "vector")
       : unitVector(decodeVectorB64(vector.b64, store.dim, "vector.b64"), store.dim, "vector.b64");
   } else {
-    if (!deps.encoder) throw new RequestError(400, "text_unsupported", "this deployment has no text encoder: send vectors", "text");
-    const encoder = await deps.encoder();
-    const started = performance.now();
-    query = await encoder.embed([request.text ?? ""]);
-    log.embedMs = performance.now() - started;
+    // A stored concept's text takes its stored vector (embeds nothing).
+    const embedded = await embedTexts(deps, [request.text ?? ""], () => "text");
+    query = embedded.vectors;
+    log.embedMs = embedded.embedMs;
   }
   const index = pickIndex(deps, request.exact);
   const started = performance.now();
@@ -43,6 +43,20 @@ export async function searchConcepts(deps: PredictDeps, request: SearchRequest, 
   log.backend = index.kind;
   const results = Array.from(hits.rows, (row, i) => ({ ...store.concept(row), score: hits.scores[i] }));
   return { index: index.kind, results, timings: { embedMs: log.embedMs, searchMs } };
+}
+
+/**
+ * /v1/embed: one unit vector per text; a text equal to a stored concept's text gets the stored vector (nothing
+ * embedded). The encoder's id and dim come from the store (the encoder it was built with).
+ */
+export async function embedRequestTexts(
+  deps: PredictDeps,
+  texts: readonly string[],
+  log: StageLog = {},
+): Promise<{ encoder: string; dim: number; vectors: Float32Array; timings: { embedMs?: number } }> {
+  const embedded = await embedTexts(deps, texts, (i) => `texts.${i}`);
+  log.embedMs = embedded.embedMs;
+  return { encoder: deps.store.encoder.id, dim: deps.store.dim, vectors: embedded.vectors, timings: { embedMs: embedded.embedMs } };
 }
 
 /** `values` scaled to unit length; a wrong length or a zero vector is an error naming `field`. */

@@ -1,3 +1,4 @@
+import type { EmbeddingCache } from "../encoders/cached-encoder.ts";
 import type { Encoder } from "../encoders/types.ts";
 import type { SearchHits } from "../index/exact.ts";
 import type { VectorIndex } from "../index/types.ts";
@@ -29,6 +30,8 @@ export interface PredictDeps {
   approximateIndex?: SearchIndex;
   /** Resolves once the encoder is loaded; undefined where only vectors and rows are accepted. */
   encoder?: () => Promise<Encoder>;
+  /** The runtime's embedding cache (its LRU wraps `encoder`); texts answered by stored concepts are counted in it. */
+  embedCache?: Pick<EmbeddingCache, "countStoredHits">;
   models: { get(name: string): LvmModel | undefined; list(): LvmModel[]; defaultName: string | undefined };
 }
 

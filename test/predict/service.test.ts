@@ -130,7 +130,9 @@ describe("nextConcepts", () => {
 
   it("fills the stage log as it runs", async () => {
     const log: StageLog = {};
-    const result = await nextConcepts(deps, { context: [store.text(7)], k: 2, model: "copy-last" }, log);
+    // A new text (a stored one would take its stored vector and embed nothing).
+    fakeEmbeddings.set("a new sentence for the stage log", 7);
+    const result = await nextConcepts(deps, { context: ["a new sentence for the stage log"], k: 2, model: "copy-last" }, log);
     expect(log).toMatchObject({ model: "copy-last", k: 2, backend: "baseline" });
     expect(log.embedMs).toBeGreaterThanOrEqual(0);
     expect(log.searchMs).toBeGreaterThan(0);
