@@ -105,7 +105,11 @@ describe("HTTP API", () => {
   });
 
   it("POST /v1/search with text finds the paragraph it repeats", async () => {
-    const res = await post("/v1/search", { text: store.text(42), k: 3 });
+    // The stored text itself takes its stored vector (nothing embedded); the text with a trailing space is embedded.
+    const stored = await (await post("/v1/search", { text: store.text(42), k: 3 })).json();
+    expect(stored.results[0].row).toBe(42);
+    expect(stored.timings.embedMs).toBeUndefined();
+    const res = await post("/v1/search", { text: `${store.text(42)} `, k: 3 });
     const { results, timings } = await res.json();
     expect(results[0].row).toBe(42);
     expect(timings.embedMs).toBeGreaterThan(0);
@@ -142,7 +146,7 @@ describe("HTTP API", () => {
   });
 
   it("POST /v1/next runs the default model on mixed text and vector context, and pads a short context", async () => {
-    const res = await post("/v1/next", { context: [store.text(10), Array.from(store.vector(11))], k: 3 });
+    const res = await post("/v1/next", { context: ["The river flows into the sea.", Array.from(store.vector(11))], k: 3 });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.model).toBe("tiny-gru");
