@@ -105,11 +105,11 @@ describe("HTTP API", () => {
   });
 
   it("POST /v1/search with text finds the paragraph it repeats", async () => {
-    // The stored text itself takes its stored vector (nothing embedded); the text with a trailing space is embedded.
+    // The stored text itself takes its stored vector (nothing embedded); the text with a "!" appended is embedded.
     const stored = await (await post("/v1/search", { text: store.text(42), k: 3 })).json();
     expect(stored.results[0].row).toBe(42);
     expect(stored.timings.embedMs).toBeUndefined();
-    const res = await post("/v1/search", { text: `${store.text(42)} `, k: 3 });
+    const res = await post("/v1/search", { text: `${store.text(42)}!`, k: 3 });
     const { results, timings } = await res.json();
     expect(results[0].row).toBe(42);
     expect(timings.embedMs).toBeGreaterThan(0);
