@@ -1,5 +1,6 @@
 import { type EvalBackend, evaluate, jsonSummary } from "../eval/evaluate.ts";
 import { markdownReport, replotReport, writeReport } from "../eval/report.ts";
+import { ALL_BACKENDS } from "../lvm/runners/select-node.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
 export const evalCommand: Command = {
@@ -23,6 +24,8 @@ Options:
   --max-windows <n>     cap on test and validation windows                          [all]
   --backend <b>         tf (the float model on TF.js) | core-int8 | core-f32 (the WASM core,
                         as served; an INT8 file from 'lvm quantize' runs on either)   [tf]
+                        or a server runner: ort-node, ort-node-int8, ort-wasm, ort-node-webgpu,
+                        ort-node-webgpu-f16, ort-node-coreml, auto (a GPU that fails: the core)
   --exact               no approximate-index row, even when the store has index.hnsw
                         (with an index, a row "<model> via hnsw-core" gives what the server returns)`,
   options: {
@@ -66,5 +69,6 @@ Options:
 function parseEvalBackend(value: string | undefined): EvalBackend {
   if (value === undefined) return "tf";
   if (value === "tf" || value === "core-int8" || value === "core-f32") return value;
-  throw new UsageError(`--backend must be tf, core-int8 or core-f32, got '${value}'`);
+  if ((ALL_BACKENDS as readonly string[]).includes(value)) return value as EvalBackend;
+  throw new UsageError(`--backend must be tf, core-int8, core-f32 or a runner (${ALL_BACKENDS.join(", ")}), got '${value}'`);
 }

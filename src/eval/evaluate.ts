@@ -10,11 +10,13 @@ import type { HnswCoreIndex } from "../index/hnsw-core.ts";
 import { parameterCount } from "../lvm/architectures.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { modelSizeOnDisk, readModel } from "../lvm/read-model.ts";
-import { forward, type ReferenceModel } from "../lvm/reference.ts";
+import { blendWithLast, forward, type ReferenceModel } from "../lvm/reference.ts";
 import { CoreLvm } from "../lvm/runners/core-lvm.ts";
+import { openRunnerForModel } from "../lvm/runners/select-node.ts";
+import type { BackendName } from "../lvm/runners/types.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../lvm/tf-model.ts";
-import { documentsForEvaluation, evenSample, gatherContexts, predictWindows, windowTargets } from "../lvm/windows.ts";
+import { documentsForEvaluation, evenSample, gatherContexts, windowTargets } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
@@ -91,13 +93,62 @@ export interface EvalOptions {
 }
 
 /** contexts [batch, context, dim] -> predictions [batch, dim] with the given blend weight, on the evaluated backend. */
-type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Float32Array;
+type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Float32Array | Promise<Float32Array>;
 
-/** "tf": the trained float model on TF.js (default); "core-int8" / "core-f32": the WASM core, as served. */
-export type EvalBackend = "tf" | "core-int8" | "core-f32";
+/**
+ * "tf": the trained float model on TF.js (default); "core-int8" / "core-f32": the WASM core, as served; any
+ * runner name of src/lvm/runners (onnxruntime on the CPU or a GPU, "auto"): the same runners the server uses.
+ */
+export type EvalBackend = "tf" | "core-int8" | "core-f32" | BackendName;
 
-function predictAll(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, lastWeight: number): Float32Array {
-  return predictWindows(store, targets, model.config.context, (contexts, batch) => predict(contexts, batch, lastWeight));
+interface Predictor {
+  /** The runner that ran (e.g. "ort-node-int8-row"; a GPU that failed names the core it fell back to). */
+  id: string;
+  predict: Predict;
+  warning?: string;
+  dispose(): void;
+}
+
+async function openPredictor(model: ReferenceModel, backend: EvalBackend): Promise<Predictor> {
+  if (backend === "tf") {
+    const params = toTfParams(model.tensors);
+    return {
+      id: "tf",
+      predict: (c, b, w) => tfPredict(params, model.config, c, b, w),
+      dispose: () => {
+        for (const t of params.values()) t.dispose();
+      },
+    };
+  }
+  if (backend === "core-int8" || backend === "core-f32") {
+    const lvm = new CoreLvm(await loadCore(), model, backend === "core-int8" ? "int8" : "f32");
+    return { id: backend, predict: (c, b, w) => lvm.forward(c, b, w), dispose: () => lvm.dispose() };
+  }
+  // A runner's graph carries its blend; evaluation asks for several weights, so it runs unblended and blends here.
+  const { runner, warning } = await openRunnerForModel({ ...model, lastWeight: 0 }, backend);
+  const { context, dim } = model.config;
+  return {
+    id: runner.id,
+    warning,
+    predict: async (c, b, w) => blendWithLast(await runner.forward(c, b), c, b, context, dim, w),
+    dispose: () => runner.dispose(),
+  };
+}
+
+async function predictAll(
+  predict: Predict,
+  model: ReferenceModel,
+  store: ConceptStore,
+  targets: Int32Array,
+  lastWeight: number,
+): Promise<Float32Array> {
+  const { context, dim } = model.config;
+  const out = new Float32Array(targets.length * dim);
+  for (let from = 0; from < targets.length; from += 512) {
+    const to = Math.min(targets.length, from + 512);
+    out.set(await predict(gatherContexts(store, targets, context, from, to), to - from, lastWeight), from * dim);
+  }
+  return out;
 }
 
 export function scorePredictor(
@@ -118,12 +169,12 @@ export function scorePredictor(
   };
 }
 
-function time(fn: () => void, minMs: number, minIterations: number): number {
-  fn();
+async function time(fn: () => unknown, minMs: number, minIterations: number): Promise<number> {
+  await fn();
   const start = performance.now();
   let n = 0;
   while (n < minIterations || performance.now() - start < minMs) {
-    fn();
+    await fn();
     n++;
   }
   return (performance.now() - start) / n;
@@ -154,7 +205,7 @@ function validationLosses(store: ConceptStore, predictions: Float32Array, target
   return { mse: mse / (n * dim), infoNce: infoNce / n };
 }
 
-function rollout(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, steps: number) {
+async function rollout(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, steps: number) {
   const { context, dim } = model.config;
   const n = targets.length;
   const contexts = gatherContexts(store, targets, context);
@@ -167,7 +218,7 @@ function rollout(predict: Predict, model: ReferenceModel, store: ConceptStore, t
   const result: RolloutStep[] = [];
   let degeneratedAtStep: number | null = null;
   for (let s = 1; s <= steps; s++) {
-    const generated = predict(contexts, n, model.lastWeight);
+    const generated = await predict(contexts, n, model.lastWeight);
     let consecutive = 0;
     let truth = 0;
     let truthCount = 0;
@@ -221,11 +272,9 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
       }
       const { context } = config;
       const backend = options.backend ?? "tf";
-      const params = toTfParams(model.tensors);
-      const lvm = backend === "tf" ? undefined : new CoreLvm(await loadCore(), model, backend === "core-int8" ? "int8" : "f32");
-      const predict: Predict = lvm
-        ? (contexts, batch, lastWeight) => lvm.forward(contexts, batch, lastWeight)
-        : (contexts, batch, lastWeight) => tfPredict(params, config, contexts, batch, lastWeight);
+      const predictor = await openPredictor(model, backend);
+      if (predictor.warning) log(`${basename(dir)}: ${predictor.warning}`);
+      const { predict } = predictor;
       try {
         const test = documentsForEvaluation(store, manifest.split, "test");
         const testTargets = evenSample(windowTargets(store, test.documents, context), options.maxWindows);
@@ -237,29 +286,29 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
 
         const training = manifest.training as { bestEpoch?: number; epochsRun?: number; options?: { temperature?: number } };
         const temperature = training.options?.temperature ?? 0.05;
-        const valRaw = predictAll(predict, model, store, valTargets, 0);
+        const valRaw = await predictAll(predict, model, store, valTargets, 0);
         const losses = validationLosses(store, valRaw, valTargets, temperature);
 
         const b32 = gatherContexts(store, testTargets.subarray(0, Math.min(32, testTargets.length)), context);
         const n32 = b32.length / (context * store.dim);
-        const ms32 = time(() => predict(b32, n32, model.lastWeight), 300, 5);
+        const ms32 = await time(() => predict(b32, n32, model.lastWeight), 300, 5);
         const b1 = b32.subarray(0, context * store.dim);
-        const ms1 = time(() => predict(b1, 1, model.lastWeight), 300, 5);
-        const msRef = time(() => forward(model, b1, 1), 100, 2);
+        const ms1 = await time(() => predict(b1, 1, model.lastWeight), 300, 5);
+        const msRef = await time(() => forward(model, b1, 1), 100, 2);
 
         // One pass scores the raw model, its blend with the last context and copy-last (blend weight 1):
         // the ranks of (1 - w) pred + w last need only pred . store and last . store.
-        const raw = predictAll(predict, model, store, testTargets, 0);
+        const raw = await predictAll(predict, model, store, testTargets, 0);
         const last = copyLastPredictions(store, testTargets);
         const w = model.lastWeight;
         const { ranks: rawRanks, blended } = rankTargets(index, raw, testTargets, context, { last, weights: w > 0 ? [w, 1] : [1] });
         const testResult =
           w > 0
-            ? scorePredictor(store, index, predictAll(predict, model, store, testTargets, w), testTargets, context, blended[0])
+            ? scorePredictor(store, index, await predictAll(predict, model, store, testTargets, w), testTargets, context, blended[0])
             : scorePredictor(store, index, raw, testTargets, context, rawRanks);
         const testUnblended = w > 0 ? scorePredictor(store, index, raw, testTargets, context, rawRanks) : null;
         const testIndexed = approximate
-          ? indexedRecall(approximate, store, predictAll(predict, model, store, testTargets, w), testTargets, context)
+          ? indexedRecall(approximate, store, await predictAll(predict, model, store, testTargets, w), testTargets, context)
           : null;
         if (!baselines) {
           baselines = {
@@ -270,7 +319,7 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
         }
         const rolloutTargets = evenSample(testTargets, options.rolloutWindows);
         models.push({
-          name: backend === "tf" ? basename(dir) : `${basename(dir)} [${backend}]`,
+          name: backend === "tf" ? basename(dir) : `${basename(dir)} [${predictor.id}]`,
           dir,
           arch: manifest.arch,
           config,
@@ -297,15 +346,14 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           test: testResult,
           testUnblended,
           testIndexed,
-          rollout: rollout(predict, model, store, rolloutTargets, options.rolloutSteps),
+          rollout: await rollout(predict, model, store, rolloutTargets, options.rolloutSteps),
           testWindows: testTargets.length,
           testDocuments: test.documents.length,
           sameStore: test.sameStore,
         });
         log(`${basename(dir)}: R@5 ${testResult.excluded["r@5"].toFixed(2)} (copy-last ${baselines.copyLast.excluded["r@5"].toFixed(2)})`);
       } finally {
-        for (const t of params.values()) t.dispose();
-        lvm?.dispose();
+        predictor.dispose();
       }
     }
   } finally {

@@ -108,6 +108,14 @@ describe("lvm eval", () => {
       expect(Math.abs(report.models[0].test.excluded[k] - direct[k])).toBeLessThanOrEqual(tolerance);
     expect(report.models[0].testUnblended).not.toBeNull();
     expect(report.models[0].blend).toBe(0.3);
+    // The server's runners evaluate too: onnxruntime-node's f32 graph runs unblended, the blend is applied after.
+    const ort = await evaluate({ store: storeDir, models: [dir], rolloutSteps: 2, rolloutWindows: 10, maxWindows: 0, backend: "ort-node" });
+    expect(ort.models[0].name).toBe("blend-model [ort-node]");
+    for (const k of ["r@1", "r@5", "r@10", "r@20"] as const)
+      expect(Math.abs(ort.models[0].test.excluded[k] - direct[k])).toBeLessThanOrEqual(tolerance);
+    expect(Math.abs(ort.models[0].testUnblended!.excluded["r@5"] - report.models[0].testUnblended!.excluded["r@5"])).toBeLessThanOrEqual(
+      tolerance,
+    );
   });
 
   it("CLI: --json prints one object; bad flags are usage errors", async () => {
