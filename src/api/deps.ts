@@ -4,6 +4,9 @@ import type { EmbeddingCacheStats } from "../encoders/cached-encoder.ts";
 import type { ModelRegistry } from "../lvm/registry.ts";
 import type { PredictDeps, StageLog } from "../predict/types.ts";
 import type { BundleFileName } from "../store/format.ts";
+import type { RateLimit } from "./middleware/rate-limit.ts";
+
+export type { RateLimit, RateLimiter } from "./middleware/rate-limit.ts";
 
 /** What the app needs from the metrics store (src/db/metrics.ts MetricsRecorder provides it). */
 export interface MetricsSink {
@@ -24,7 +27,8 @@ export interface BundleSource {
 /** Per-request labels and stage timings, recorded as one metrics row. */
 export type RequestLog = StageLog;
 
-export type Env = { Variables: { log: RequestLog } };
+/** `client`: the API key a request authenticated with ("key:<n>"), set by requireApiKey for the rate limit. */
+export type Env = { Variables: { log: RequestLog; client?: string } };
 
 export interface AppDeps extends PredictDeps {
   models: ModelRegistry;
@@ -33,6 +37,12 @@ export interface AppDeps extends PredictDeps {
   embedCache?: { countStoredHits(n: number): void; stats(): EmbeddingCacheStats };
   /** Admin routes need `Authorization: Bearer <adminKey>`; without a key they are disabled. */
   adminKey?: string;
+  /** /v1/* needs one of these keys (LVM_API_KEYS); none: open. */
+  apiKeys?: string[];
+  /** Origins allowed to call the API from a browser (LVM_CORS_ORIGINS, "*" for any); none: no CORS. */
+  corsOrigins?: string[];
+  /** A per-client request limit answering 429 with Retry-After; none: unlimited. */
+  rateLimit?: RateLimit;
   /** Reloads the models from their source (admin route). */
   reloadModels?: () => Promise<void>;
   runtime: "node" | "worker";

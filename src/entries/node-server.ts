@@ -2,8 +2,11 @@
 
 import { fileURLToPath } from "node:url";
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { serveStatic } from "@hono/node-server/serve-static";
-import { createApp } from "../api/app.ts";
+import { createApp, type RateLimit } from "../api/app.ts";
+import { type AccessSettings, accessSettings } from "../api/middleware/access-settings.ts";
+import { tokenBucketLimiter } from "../api/middleware/token-bucket.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
@@ -44,6 +47,14 @@ export interface ServerOptions {
   /** SQLite file for request metrics; "off" disables them. */
   metricsDb?: string;
   adminKey?: string;
+  /** API keys, CORS origins, rate limit (src/api/middleware/access-settings.ts); default: $LVM_API_KEYS, $LVM_CORS_ORIGINS, $LVM_RATE_LIMIT. */
+  access?: Partial<AccessSettings>;
+}
+
+/** The in-process rate limit, keyed by API key or the socket's peer address (behind a proxy: the proxy's). */
+function nodeRateLimit(setting: AccessSettings["rateLimit"]): RateLimit | undefined {
+  if (!setting) return undefined;
+  return { limiter: tokenBucketLimiter(setting), clientAddress: (c) => getConnInfo(c).remote.address };
 }
 
 /** One commit of the store with its indexes: every request is answered from one snapshot. */
@@ -106,6 +117,8 @@ export function engineLine(models: ModelRegistry): string {
 
 export async function startServer(options: ServerOptions) {
   const { backend, microBatch } = engineSettings(options);
+  const access = { ...accessSettings(process.env), ...options.access };
+  const rateLimit = nodeRateLimit(access.rateLimit);
   const storeDir = options.store ?? (await ensureDemoStore());
   const core = await loadCore();
   const first = await openSnapshot(core, storeDir);
@@ -154,6 +167,9 @@ export async function startServer(options: ServerOptions) {
       models,
       metrics,
       adminKey: options.adminKey,
+      apiKeys: access.apiKeys,
+      corsOrigins: access.corsOrigins,
+      rateLimit,
       reloadModels: reload,
       runtime: "node",
       bundle,

@@ -7,6 +7,8 @@ import { ApiError, errorResponse } from "../errors.ts";
 /** Service and route errors in our shape; Hono's own 4xx (malformed JSON and the like) keep their status. */
 export const onError: ErrorHandler<Env> = (error, c) => {
   if (error instanceof RequestError) return errorResponse(c, error);
+  // A middleware's own answer, already in our shape (the key checks: hono's bearerAuth throws its response).
+  if (error instanceof HTTPException && error.res) return error.getResponse();
   if (error instanceof HTTPException && error.status < 500) {
     const code = error.status === 400 ? "invalid_json" : error.status === 415 ? "unsupported_media_type" : "bad_request";
     return errorResponse(c, new ApiError(error.status as RequestError["status"], code, error.message));
