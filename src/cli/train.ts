@@ -41,6 +41,8 @@ Options:
   --temperature <x>      InfoNCE temperature                                         [0.05]
   --negatives <n>        extra negatives per step sampled from training concepts     [4096]
   --no-hard-negatives    do not add the neighbouring concepts of each window as negatives
+  --queue <n>            also use the targets of recent steps as negatives, up to n (a
+                         queue emptied each epoch; the window's own article masked)     [0 = off]
   --dropout <x>          training dropout rate                                       [0]
   --patience <n>         early stop after n epochs without a better validation R@5   [2]
   --seed <n>             seed for the split, initialisation and shuffles             [1]
@@ -66,6 +68,7 @@ Options:
     temperature: { type: "string" },
     negatives: { type: "string" },
     "no-hard-negatives": { type: "boolean" },
+    queue: { type: "string" },
     patience: { type: "string" },
     dropout: { type: "string" },
     seed: { type: "string" },
@@ -107,6 +110,7 @@ Options:
       loss,
       negatives: intOption(values.negatives, "negatives", 4096, 0),
       hardNegatives: values["no-hard-negatives"] !== true,
+      queue: intOption(values.queue, "queue", 0, 0),
       seed: intOption(values.seed, "seed", 1, 0),
       patience: intOption(values.patience, "patience", 2),
       dropout: numberOption(values.dropout, "dropout", 0),

@@ -80,6 +80,8 @@ export const SplitRecordSchema = z.object({
   fractions: z.tuple([z.number(), z.number(), z.number()]),
   /** The store the split was drawn from: encoder and document count, for a sanity check. */
   storeDocuments: nonNegativeInt(),
+  /** FNV-1a of the store's document ids in store order (windows.ts documentsFingerprint); absent in older models. */
+  documentsFnv1a: nonNegativeInt().optional(),
   train: z.array(z.string()),
   val: z.array(z.string()),
   test: z.array(z.string()),

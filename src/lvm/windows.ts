@@ -1,4 +1,5 @@
 // Training windows (5 consecutive concepts of one document -> the 6th) and the article-disjoint split.
+import { fnv1a } from "../math/fnv1a.ts";
 import type { SplitRecord } from "./model-format.ts";
 import { createRng, shuffle } from "./rng.ts";
 
@@ -81,9 +82,38 @@ export function splitDocuments(documentCount: number, seed: number, fractions = 
   };
 }
 
+/** FNV-1a of the document ids in store order, one per line: a store that gained, lost or reordered documents differs. */
+export function documentsFingerprint(source: Pick<WindowSource, "documents">): number {
+  return fnv1a(new TextEncoder().encode(source.documents.map((d) => d.id).join("\n")));
+}
+
 export function splitRecord(source: WindowSource, split: Split, seed: number, fractions = DEFAULT_FRACTIONS): SplitRecord {
   const ids = (list: number[]) => list.map((d) => source.documents[d].id);
-  return { seed, fractions, storeDocuments: source.documents.length, train: ids(split.train), val: ids(split.val), test: ids(split.test) };
+  return {
+    seed,
+    fractions,
+    storeDocuments: source.documents.length,
+    documentsFnv1a: documentsFingerprint(source),
+    train: ids(split.train),
+    val: ids(split.val),
+    test: ids(split.test),
+  };
+}
+
+/**
+ * Why `source` is not the store `record` was split from (null when it is): another document count, or
+ * (where the record has one) another fingerprint of the document ids. A split recomputed from a changed store
+ * is another split, and recall against a changed store is against other candidates.
+ */
+export function storeChangeSinceSplit(source: Pick<WindowSource, "documents">, record: SplitRecord): string | null {
+  const n = source.documents.length;
+  if (n !== record.storeDocuments) return `the split was made from ${record.storeDocuments} documents, the store now holds ${n}`;
+  if (record.documentsFnv1a !== undefined) {
+    const now = documentsFingerprint(source);
+    if (now !== record.documentsFnv1a)
+      return `the store's document ids differ from those the split was made from (fingerprint ${now}, split ${record.documentsFnv1a})`;
+  }
+  return null;
 }
 
 /**

@@ -26,9 +26,12 @@ export function trainRows(store: ConceptStore, trainDocs: number[]): TrainRows {
  *   steps      context x [B, dim]   the window's vectors, time-major
  *   target     [B, dim]
  *   candidates [dim, C]             InfoNCE candidates (the batch's targets, hard negatives, sampled
- *                                   training concepts; unique rows), null without InfoNCE
+ *                                   training concepts, then the queue's rows not already among them;
+ *                                   unique rows), null without InfoNCE
  *   labels     [B, C]               1 at each window's target
- *   mask       [B, C]               -1e9 at each window's own context rows
+ *   mask       [B, C]               -1e9 at each window's own context rows, and at the queue-only
+ *                                   columns from the window's own article
+ *   rows       [C]                  the store row of each candidate column
  */
 export interface Batch {
   steps: Float32Array[];
@@ -36,7 +39,40 @@ export interface Batch {
   candidates: Float32Array | null;
   labels: Float32Array | null;
   mask: Float32Array | null;
+  rows: Int32Array | null;
   C: number;
+}
+
+/**
+ * A memory bank of the targets of recent steps (store rows, newest last), added to a step's InfoNCE candidates
+ * as extra negatives: the candidates are fixed store vectors, so the rows are the vectors. Capacity 0 = off.
+ */
+export class NegativeQueue {
+  readonly capacity: number;
+  private readonly ring: Int32Array;
+  private next = 0;
+  private size = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.ring = new Int32Array(capacity);
+  }
+
+  /** Adds a step's targets, dropping the oldest rows beyond the capacity. */
+  push(rows: ArrayLike<number>): void {
+    if (this.capacity === 0) return;
+    for (let i = 0; i < rows.length; i++) {
+      this.ring[this.next] = rows[i];
+      this.next = (this.next + 1) % this.capacity;
+      this.size = Math.min(this.capacity, this.size + 1);
+    }
+  }
+
+  /** The rows held, oldest first. */
+  rows(): Int32Array {
+    if (this.size < this.capacity) return this.ring.slice(0, this.size);
+    return Int32Array.from({ length: this.size }, (_, i) => this.ring[(this.next + i) % this.capacity]);
+  }
 }
 
 export function buildBatch(
@@ -46,6 +82,7 @@ export function buildBatch(
   options: TrainOptions,
   data: TrainRows,
   rng: Rng,
+  queue?: NegativeQueue,
 ): Batch {
   const dim = store.dim;
   const V = store.vectors;
@@ -57,7 +94,7 @@ export function buildBatch(
     for (let c = 0; c < context; c++) steps[c].set(V.subarray((t - context + c) * dim, (t - context + c + 1) * dim), i * dim);
     target.set(V.subarray(t * dim, (t + 1) * dim), i * dim);
   }
-  if (options.loss.infonce <= 0) return { steps, target, candidates: null, labels: null, mask: null, C: 0 };
+  if (options.loss.infonce <= 0) return { steps, target, candidates: null, labels: null, mask: null, rows: null, C: 0 };
   const column = new Map<number, number>();
   const add = (row: number) => {
     if (!column.has(row)) column.set(row, column.size);
@@ -70,7 +107,13 @@ export function buildBatch(
     }
   }
   for (let k = 0; k < options.negatives; k++) add(data.rows[rng.int(data.rows.length)]);
+  // Columns from here on come only from the queue: a window's own article is masked out of them (its
+  // neighbours there are already the hard negatives; older rows of the article would be near-duplicates).
+  const queueFrom = column.size;
+  if (queue) for (const row of queue.rows()) add(row);
   const C = column.size;
+  const rows = new Int32Array(C);
+  for (const [row, j] of column) rows[j] = row;
   const candidates = new Float32Array(dim * C);
   for (const [row, j] of column) for (let d = 0; d < dim; d++) candidates[d * C + j] = V[row * dim + d];
   const labels = new Float32Array(B * C);
@@ -82,6 +125,7 @@ export function buildBatch(
       const j = column.get(r);
       if (j !== undefined) mask[i * C + j] = -1e9;
     }
+    for (let j = queueFrom; j < C; j++) if (data.docFirst[rows[j]] === data.docFirst[t]) mask[i * C + j] = -1e9;
   }
-  return { steps, target, candidates, labels, mask, C };
+  return { steps, target, candidates, labels, mask, rows, C };
 }

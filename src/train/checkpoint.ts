@@ -86,9 +86,9 @@ export async function readCheckpointState(out: string): Promise<CheckpointState>
   return state;
 }
 
-/** The weights saved after the latest epoch. */
-export async function readCheckpointTensors(out: string): Promise<TensorMap> {
-  return (await readModel(join(checkpointDir(out), "last"))).tensors;
+/** The model saved after the latest epoch (its weights, and in its manifest the split it was trained on). */
+export async function readCheckpointModel(out: string): Promise<{ manifest: ModelManifest; tensors: TensorMap }> {
+  return readModel(join(checkpointDir(out), "last"));
 }
 
 /** Writes the epoch's weights, the optimizer and the state (state last, so a kill leaves the previous epoch resumable). */

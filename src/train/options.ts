@@ -21,6 +21,11 @@ export interface TrainOptions {
   negatives: number;
   /** Add the concepts right after and right before each window (same article) as negatives. */
   hardNegatives: boolean;
+  /**
+   * Capacity of the queue of recent steps' targets added as InfoNCE negatives (NegativeQueue; emptied at each
+   * epoch's start so a resumed run repeats an uninterrupted one); 0 or absent = off.
+   */
+  queue?: number;
   seed: number;
   /** Stop after this many epochs without a better validation R@5. */
   patience: number;

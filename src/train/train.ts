@@ -9,15 +9,15 @@ import { readModel, writeModel } from "../lvm/read-model.ts";
 import { createRng, shuffle } from "../lvm/rng.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { fromTfParams, tfPredictRaw, toTfParams } from "../lvm/tf-model.ts";
-import { evenSample, splitDocuments, splitRecord, windowTargets } from "../lvm/windows.ts";
+import { evenSample, splitDocuments, splitRecord, storeChangeSinceSplit, windowTargets } from "../lvm/windows.ts";
 import { readStore } from "../store/fs-store.ts";
-import { buildBatch, trainRows } from "./batches.ts";
+import { buildBatch, NegativeQueue, trainRows } from "./batches.ts";
 import {
   type CheckpointState,
   checkpointDir,
   loadOptimizer,
+  readCheckpointModel,
   readCheckpointState,
-  readCheckpointTensors,
   removeCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
@@ -49,12 +49,21 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
   const { context } = config;
   const split = splitDocuments(store.documents.length, options.seed);
   const record: SplitRecord = splitRecord(store, split, options.seed);
+  const checkpoint = state ? await readCheckpointModel(given.out) : null;
+  if (checkpoint) {
+    // The split is recomputed from the store: a store that changed since the run began would give another one.
+    const saved = checkpoint.manifest.split;
+    const differs = (["train", "val", "test"] as const).some((part) => saved[part].join("\n") !== record[part].join("\n"));
+    const changed = storeChangeSinceSplit(store, saved) ?? (differs ? "the recomputed split differs from the saved one" : null);
+    if (changed)
+      throw new Error(`cannot resume ${given.out}: the store ${options.store} changed since training began (${changed}); train anew`);
+  }
   const trainTargets = evenSample(windowTargets(store, split.train, context), options.maxTrainWindows);
   const valTargets = evenSample(windowTargets(store, split.val, context), options.maxValWindows);
   if (trainTargets.length < options.batch) throw new Error(`only ${trainTargets.length} training windows for batch ${options.batch}`);
   const data = trainRows(store, split.train);
 
-  const tensors = state ? await readCheckpointTensors(given.out) : initTensors(config, options.seed);
+  const tensors = checkpoint ? checkpoint.tensors : initTensors(config, options.seed);
   const params = toTfParams(tensors, true);
   const varList = [...params.values()];
   const optimizer = tf.train.adam(options.lr);
@@ -102,10 +111,13 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
       const rng = createRng(options.seed * 7919 + epoch + 1);
       const order = Int32Array.from(trainTargets);
       shuffle(order, rng);
+      const queue = options.queue ? new NegativeQueue(options.queue) : undefined;
       let lossSum = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const B = options.batch;
-        const batch = buildBatch(store, order.subarray(s * B, (s + 1) * B), context, options, data, rng);
+        const batchTargets = order.subarray(s * B, (s + 1) * B);
+        const batch = buildBatch(store, batchTargets, context, options, data, rng, queue);
+        queue?.push(batchTargets);
         const { C } = batch;
         const lr = learningRate(options, st.globalStep, totalSteps);
         (optimizer as unknown as { learningRate: number }).learningRate = lr;
