@@ -27,6 +27,8 @@ export async function buildWeb(): Promise<void> {
   await copyFile(join(root, "src/web/style.css"), join(out, "style.css"));
   await copyFile(join(root, "wasm/build/core.wasm"), join(out, "core.wasm"));
   await copyFile(join(root, "wasm/build/core-relaxed.wasm"), join(out, "core-relaxed.wasm"));
+  // USE-lite's INT8 edge weights: the page's in-browser encoder and the Worker's (read through its ASSETS binding).
+  await copyFile(join(root, "wasm/build/use-lite-int8-edge.bin"), join(out, "use-lite-int8-edge.bin"));
   // Evaluation reports shipped in models/reports: SVG plots and the Markdown report.
   const reportsDir = join(root, "models/reports");
   const files = await readdir(reportsDir).catch(() => [] as string[]);

