@@ -5,9 +5,26 @@ import { z } from "@hono/zod-openapi";
 export const MAX_CONTEXT = 64;
 export const MAX_TEXTS = 256;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// C0 and C1 controls and DEL, except tab, line feed and carriage return (white space the encoder reads as before).
+const CONTROL = /[^\P{Cc}\t\n\r]/gu;
+
+/** A request text as the encoder reads it: lone surrogates become U+FFFD, control characters spaces. */
+export function normalizeText(text: string): string {
+  return text.replace(LONE_SURROGATE, "\uFFFD").replace(CONTROL, " ");
+}
+
 /** A vector of finite numbers (JSON has no NaN/Infinity: they arrive as null or huge literals). */
 const vector = z.array(z.number().refine(Number.isFinite, "must be a finite number"));
-const text = z.string().trim().min(1, "must be a non-empty string");
+const text = z.string().overwrite(normalizeText).trim().min(1, "must be a non-empty string (control characters count as spaces)").openapi({
+  description:
+    "a non-empty text. Normalised before use: a lone UTF-16 surrogate becomes U+FFFD, a control character (U+0000-U+001F but tab, LF and CR; U+007F-U+009F) a space, then the ends are trimmed. The encoder reads its first 128 tokens (and at most its first 4,096 characters): the response's `truncated` names the texts it cut",
+});
+/** Indices of request texts the encoder read only the beginning of. */
+const truncatedIndices = z.array(z.number().int()).optional().openapi({
+  description:
+    "indices (into the request's texts or context) of the texts the encoder read only the beginning of: past its 128-token limit or its first 4,096 characters; absent when none was cut",
+});
 /** A vector as base64 float32 (src/predict/vector-b64.ts), decoded where the store's dim is known. */
 const vectorB64 = z
   .object({
@@ -25,7 +42,9 @@ const exact = z.boolean().default(false).openapi({ description: "search every ro
 const ef = z.number().int().min(1).max(4096).optional().openapi({ description: "beam width of the approximate index" });
 const modelName = z.string().min(1).optional().openapi({ description: "a model from GET /v1/models; the default when absent" });
 
-export const embedRequest = z.object({ texts: z.array(text).min(1).max(MAX_TEXTS) }).openapi("EmbedRequest");
+export const embedRequest = z
+  .object({ texts: z.array(text).min(1, "needs at least one text").max(MAX_TEXTS, `at most ${MAX_TEXTS} texts per request`) })
+  .openapi("EmbedRequest");
 
 export const searchRequest = z
   .object({
@@ -139,6 +158,7 @@ export const nextResponse = z
     index: z.string(),
     results: z.array(scored),
     vector: z.array(z.number()).optional().openapi({ description: "the predicted unit vector (with includeVector)" }),
+    truncated: truncatedIndices,
     timings,
   })
   .openapi("NextResponse");
@@ -158,15 +178,26 @@ export const generateResponse = z
         .openapi("ChainStep"),
     ),
     stopped: z.enum(["steps", "degenerate", "exhausted"]),
+    truncated: truncatedIndices,
     timings,
   })
   .openapi("GenerateResponse");
 
 export const embedResponse = z
-  .object({ encoder: z.string(), dim: z.number().int(), vectors: z.array(z.array(z.number())), timings })
+  .object({ encoder: z.string(), dim: z.number().int(), vectors: z.array(z.array(z.number())), truncated: truncatedIndices, timings })
   .openapi("EmbedResponse");
 
-export const searchResponse = z.object({ index: z.string(), results: z.array(scored), timings }).openapi("SearchResponse");
+export const searchResponse = z
+  .object({
+    index: z.string(),
+    results: z.array(scored),
+    truncated: z
+      .boolean()
+      .optional()
+      .openapi({ description: "true when the encoder read only the beginning of `text` (see SearchRequest.text); absent otherwise" }),
+    timings,
+  })
+  .openapi("SearchResponse");
 
 export const modelsResponse = z
   .object({

@@ -6,5 +6,7 @@ export interface Encoder {
   readonly dim: number;
   /** Rows are returned flat and row-major: texts.length x dim. */
   embed(texts: readonly string[]): Promise<Float32Array>;
+  /** Whether the encoder reads only the beginning of `text` (past its token limit); absent where unknown. */
+  truncates?(text: string): boolean;
   dispose?(): void;
 }

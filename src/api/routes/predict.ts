@@ -4,6 +4,7 @@ import { nextConcepts } from "../../predict/next.ts";
 import type { AppDeps } from "../deps.ts";
 import { errorResponses, ok, router } from "../router.ts";
 import { generateRequest, generateResponse, nextRequest, nextResponse } from "../schemas.ts";
+import { truncatedContext } from "../truncation.ts";
 
 const next = createRoute({
   method: "post",
@@ -36,7 +37,13 @@ export function predictRoutes(deps: AppDeps) {
     .openapi(next, async (c) => {
       const { includeVector, ...request } = c.req.valid("json");
       const { predicted, ...result } = await nextConcepts(deps, request, c.get("log"));
-      return c.json({ ...result, ...(includeVector ? { vector: Array.from(predicted) } : {}) }, 200);
+      const truncated = await truncatedContext(deps, request.context, request.model);
+      return c.json({ ...result, ...(includeVector ? { vector: Array.from(predicted) } : {}), ...(truncated ? { truncated } : {}) }, 200);
     })
-    .openapi(generate, async (c) => c.json(await generateChain(deps, c.req.valid("json"), c.get("log")), 200));
+    .openapi(generate, async (c) => {
+      const request = c.req.valid("json");
+      const result = await generateChain(deps, request, c.get("log"));
+      const truncated = await truncatedContext(deps, request.context, request.model);
+      return c.json({ ...result, ...(truncated ? { truncated } : {}) }, 200);
+    });
 }

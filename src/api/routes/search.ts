@@ -4,6 +4,7 @@ import type { AppDeps } from "../deps.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponses, ok, router } from "../router.ts";
 import { embedRequest, embedResponse, searchRequest, searchResponse } from "../schemas.ts";
+import { truncatedTexts } from "../truncation.ts";
 
 const search = createRoute({
   method: "post",
@@ -31,7 +32,12 @@ const embed = createRoute({
 
 export function searchRoutes(deps: AppDeps) {
   return router()
-    .openapi(search, async (c) => c.json(await searchConcepts(deps, c.req.valid("json"), c.get("log")), 200))
+    .openapi(search, async (c) => {
+      const request = c.req.valid("json");
+      const result = await searchConcepts(deps, request, c.get("log"));
+      const truncated = request.text !== undefined && (await truncatedTexts(deps, [request.text])) !== undefined;
+      return c.json({ ...result, ...(truncated ? { truncated } : {}) }, 200);
+    })
     .openapi(embed, async (c) => {
       const { texts } = c.req.valid("json");
       if (!deps.encoder) throw new ApiError(400, "text_unsupported", "this deployment has no text encoder: send vectors", "texts");
@@ -41,6 +47,7 @@ export function searchRoutes(deps: AppDeps) {
       const embedMs = performance.now() - started;
       c.get("log").embedMs = embedMs;
       const vectors = texts.map((_, i) => Array.from(rows.subarray(i * encoder.dim, (i + 1) * encoder.dim)));
-      return c.json({ encoder: encoder.id, dim: encoder.dim, vectors, timings: { embedMs } }, 200);
+      const truncated = await truncatedTexts(deps, texts);
+      return c.json({ encoder: encoder.id, dim: encoder.dim, vectors, ...(truncated ? { truncated } : {}), timings: { embedMs } }, 200);
     });
 }
