@@ -10,7 +10,9 @@ export const evalCommand: Command = {
 Test windows come from the model's saved article-disjoint test split (on another store: every document
 the model never saw). Retrieval is against every concept of the store with the 5 context concepts
 excluded from the candidates; the research report's protocol (context kept) is a second column.
-Baselines copy-last and mean-of-context are scored the same way.
+Baselines copy-last and mean-of-context are scored the same way, on each model's own test windows.
+Every R@k and MRR gets a 95% interval from an article-clustered bootstrap (test articles resampled with
+replacement), and so does the paired difference model - copy-last.
 
 Options:
   --store <dir>         concept store                                              (required)
@@ -27,7 +29,11 @@ Options:
                         or a server runner: ort-node, ort-node-int8, ort-wasm, ort-node-webgpu,
                         ort-node-webgpu-f16, ort-node-coreml, auto (a GPU that fails: the core)
   --exact               no approximate-index row, even when the store has index.hnsw
-                        (with an index, a row "<model> via hnsw-core" gives what the server returns)`,
+                        (with an index, a row "<model> via hnsw-core" gives what the server returns)
+  --reference <b>       also run each model file on backend <b> and compare window by window
+                        (e.g. --backend core-int8 --reference tf: an INT8 file against its own
+                        weights dequantized to float32 on TF.js)
+  --bootstrap <n>       bootstrap resamples (seed 1)                                   [1000]`,
   options: {
     store: { type: "string" },
     model: { type: "string", multiple: true },
@@ -39,6 +45,8 @@ Options:
     backend: { type: "string" },
     exact: { type: "boolean" },
     replot: { type: "string" },
+    reference: { type: "string" },
+    bootstrap: { type: "string" },
   },
   async run(values) {
     if (typeof values.replot === "string") {
@@ -57,6 +65,8 @@ Options:
       maxWindows: intOption(values["max-windows"], "max-windows", 0, 0),
       backend: parseEvalBackend(values.backend as string | undefined),
       exact: values.exact === true,
+      reference: values.reference === undefined ? undefined : parseEvalBackend(values.reference as string),
+      bootstrap: { resamples: intOption(values.bootstrap, "bootstrap", 1000, 1), seed: 1, level: 0.95 },
       log: (line) => console.error(line),
     });
     if (typeof values.out === "string") await writeReport(values.out, report);

@@ -1,7 +1,7 @@
 // `lvm eval`: the research report's tests (1.1 load, 1.2 validation, 1.3 speed, 2.1 top-k retrieval) done
 // honestly (article-disjoint test split, baselines computed the same way, context excluded from the
-// candidates; the report's protocol as a second column), plus MRR, margin, contrastive accuracy and an
-// autoregressive rollout with a degeneration figure.
+// candidates; the report's protocol as a second column), plus MRR, margin, contrastive accuracy,
+// article-clustered bootstrap intervals (bootstrap.ts) and autoregressive rollouts (rollout.ts).
 import { basename } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadCore } from "../core/wasm-core-node.ts";
@@ -16,11 +16,15 @@ import { openRunnerForModel } from "../lvm/runners/select-node.ts";
 import type { BackendName } from "../lvm/runners/types.ts";
 import { initLvmBackend } from "../lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../lvm/tf-model.ts";
-import { documentsForEvaluation, evenSample, gatherContexts, windowTargets } from "../lvm/windows.ts";
+import { documentsForEvaluation, evenSample, gatherContexts, storeChangeSinceSplit, windowTargets } from "../lvm/windows.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
+import { type BootstrapSettings, clusteredBootstrap, DEFAULT_BOOTSTRAP, type RecallIntervals } from "./bootstrap.ts";
 import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
 import { createRetrievalIndex, type Ranks, type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } from "./retrieval.ts";
+import { type Predict, type RawRollout, rawRollout, type ServedRollout, servedRollout } from "./rollout.ts";
+
+export type { RolloutStep } from "./rollout.ts";
 
 /** One predictor's retrieval row: recall in percent, MRR a fraction, cosine to the target. */
 export interface RetrievalRow extends RecallSummary {
@@ -36,14 +40,6 @@ export interface PredictorResult {
   margin: number;
   /** Percent, see metrics.ts. */
   contrastiveAccuracy: number;
-}
-
-export interface RolloutStep {
-  step: number;
-  /** Mean cosine between this generated vector and the previous one (step 1: the last real context concept). */
-  consecutiveCosine: number;
-  /** Mean cosine to the true concept that many steps ahead, over windows whose document has it. */
-  cosineToTruth: number | null;
 }
 
 export interface ModelEvaluation {
@@ -64,10 +60,47 @@ export interface ModelEvaluation {
   testUnblended: PredictorResult | null;
   /** The shipped scoring through the store's approximate index (HNSW), when it has one and --exact is off. */
   testIndexed: { index: string; ef: number; excluded: RetrievalRow } | null;
-  rollout: { windows: number; steps: RolloutStep[]; degeneratedAtStep: number | null };
+  /** The raw predicted vector fed back as the newest context concept. */
+  rollout: RawRollout;
+  /** The chain /v1/generate serves (best unused stored concept fed back); null in reports written before it. */
+  servedRollout: ServedRollout | null;
   testWindows: number;
   testDocuments: number;
   sameStore: boolean;
+  /** Why the store is not the one the model's split was made from (null: it is); recall then uses other candidates. */
+  storeChange: string | null;
+  /** The baselines on this model's own test windows (null in reports written before they were per model). */
+  baselines: { copyLast: PredictorResult; meanContext: PredictorResult } | null;
+  /** Article-clustered bootstrap intervals on this model's test windows (null in older reports). */
+  intervals: ModelIntervals | null;
+  /** The same model file on another backend (--reference), predictions compared window by window. */
+  reference: ReferenceComparison | null;
+}
+
+/** 95% intervals of each predictor and of the paired differences, the same resampled articles for all. */
+export interface ModelIntervals extends BootstrapSettings {
+  /** Test articles (the unit resampled). */
+  articles: number;
+  model: RecallIntervals;
+  copyLast: RecallIntervals;
+  meanContext: RecallIntervals;
+  /** model - copy-last, paired. */
+  difference: RecallIntervals;
+  /** The model without its blend, and its paired difference to copy-last (blended models only). */
+  unblended: RecallIntervals | null;
+  unblendedDifference: RecallIntervals | null;
+}
+
+/** The evaluated backend against a reference backend running the same model file (e.g. INT8 core vs TF.js). */
+export interface ReferenceComparison {
+  backend: string;
+  /** The reference's predictions (same blend) scored like the model's. */
+  excluded: RetrievalRow;
+  /** Cosine between the two backends' predictions, per test window. */
+  minCosine: number;
+  meanCosine: number;
+  /** model - reference, paired bootstrap. */
+  difference: RecallIntervals;
 }
 
 export interface EvaluationReport {
@@ -89,11 +122,12 @@ export interface EvalOptions {
   backend?: EvalBackend;
   /** Skip the approximate-index row even when the store has an index. */
   exact?: boolean;
+  /** Also run each model on this backend and compare (e.g. backend core-int8, reference tf). */
+  reference?: EvalBackend;
+  /** Bootstrap resamples and seed (default 1,000, seed 1). */
+  bootstrap?: BootstrapSettings;
   log?: (line: string) => void;
 }
-
-/** contexts [batch, context, dim] -> predictions [batch, dim] with the given blend weight, on the evaluated backend. */
-type Predict = (contexts: Float32Array, batch: number, lastWeight: number) => Float32Array | Promise<Float32Array>;
 
 /**
  * "tf": the trained float model on TF.js (default); "core-int8" / "core-f32": the WASM core, as served; any
@@ -205,50 +239,6 @@ function validationLosses(store: ConceptStore, predictions: Float32Array, target
   return { mse: mse / (n * dim), infoNce: infoNce / n };
 }
 
-async function rollout(predict: Predict, model: ReferenceModel, store: ConceptStore, targets: Int32Array, steps: number) {
-  const { context, dim } = model.config;
-  const n = targets.length;
-  const contexts = gatherContexts(store, targets, context);
-  let previous = copyLastPredictions(store, targets);
-  const docEnd = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const d = store.documents[store.documentIndex(targets[i])];
-    docEnd[i] = d.first + d.count;
-  }
-  const result: RolloutStep[] = [];
-  let degeneratedAtStep: number | null = null;
-  for (let s = 1; s <= steps; s++) {
-    const generated = await predict(contexts, n, model.lastWeight);
-    let consecutive = 0;
-    let truth = 0;
-    let truthCount = 0;
-    for (let i = 0; i < n; i++) {
-      let c = 0;
-      for (let d = 0; d < dim; d++) c += generated[i * dim + d] * previous[i * dim + d];
-      consecutive += c;
-      const row = targets[i] + s - 1;
-      if (row < docEnd[i]) {
-        let t = 0;
-        for (let d = 0; d < dim; d++) t += generated[i * dim + d] * store.vectors[row * dim + d];
-        truth += t;
-        truthCount++;
-      }
-      // Slide the window: drop the oldest concept, append the generated one.
-      const base = i * context * dim;
-      contexts.copyWithin(base, base + dim, base + context * dim);
-      contexts.set(generated.subarray(i * dim, (i + 1) * dim), base + (context - 1) * dim);
-    }
-    result.push({ step: s, consecutiveCosine: consecutive / n, cosineToTruth: truthCount ? truth / truthCount : null });
-    previous = generated;
-    // Degeneration is judged between generated vectors (from step 2); step 1 compares with the last real concept.
-    if (s >= 2 && consecutive / n > 0.9) {
-      degeneratedAtStep = s;
-      break;
-    }
-  }
-  return { windows: n, steps: result, degeneratedAtStep };
-}
-
 export async function evaluate(options: EvalOptions): Promise<EvaluationReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
@@ -282,6 +272,8 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
         const valTargets = evenSample(windowTargets(store, val.documents, context), options.maxWindows);
         if (!test.sameStore)
           log(`${dir}: the store is not the training store; evaluating on its ${test.documents.length} documents unseen in training`);
+        const storeChange = test.sameStore ? storeChangeSinceSplit(store, manifest.split) : null;
+        if (storeChange) log(`${basename(dir)}: warning: the store changed since the model's split was made: ${storeChange}`);
         log(`${basename(dir)}: ${testTargets.length} test windows from ${test.documents.length} documents`);
 
         const training = manifest.training as { bestEpoch?: number; epochsRun?: number; options?: { temperature?: number } };
@@ -302,21 +294,67 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
         const last = copyLastPredictions(store, testTargets);
         const w = model.lastWeight;
         const { ranks: rawRanks, blended } = rankTargets(index, raw, testTargets, context, { last, weights: w > 0 ? [w, 1] : [1] });
-        const testResult =
-          w > 0
-            ? scorePredictor(store, index, await predictAll(predict, model, store, testTargets, w), testTargets, context, blended[0])
-            : scorePredictor(store, index, raw, testTargets, context, rawRanks);
+        const shipped = w > 0 ? await predictAll(predict, model, store, testTargets, w) : raw;
+        const modelRanks = w > 0 ? blended[0] : rawRanks;
+        const testResult = scorePredictor(store, index, shipped, testTargets, context, modelRanks);
         const testUnblended = w > 0 ? scorePredictor(store, index, raw, testTargets, context, rawRanks) : null;
-        const testIndexed = approximate
-          ? indexedRecall(approximate, store, await predictAll(predict, model, store, testTargets, w), testTargets, context)
-          : null;
-        if (!baselines) {
-          baselines = {
-            copyLast: scorePredictor(store, index, last, testTargets, context, blended[blended.length - 1]),
-            meanContext: scorePredictor(store, index, meanContextPredictions(store, testTargets, context), testTargets, context),
-            testWindows: testTargets.length,
-          };
+        const testIndexed = approximate ? indexedRecall(approximate, store, shipped, testTargets, context) : null;
+        // The baselines on this model's own test windows (models with other splits get their own).
+        const copyLastRanks = blended[blended.length - 1];
+        const meanContext = meanContextPredictions(store, testTargets, context);
+        const meanContextRanks = rankTargets(index, meanContext, testTargets, context).ranks;
+        const own = {
+          copyLast: scorePredictor(store, index, last, testTargets, context, copyLastRanks),
+          meanContext: scorePredictor(store, index, meanContext, testTargets, context, meanContextRanks),
+        };
+        if (!baselines) baselines = { ...own, testWindows: testTargets.length };
+        let reference: ReferenceComparison | null = null;
+        let referenceRanks: Int32Array | null = null;
+        if (options.reference) {
+          const other = await openPredictor(model, options.reference);
+          try {
+            const theirs = await predictAll(other.predict, model, store, testTargets, w);
+            referenceRanks = rankTargets(index, theirs, testTargets, context).ranks.excluded;
+            const cos = agreement(shipped, theirs, store.dim);
+            reference = {
+              backend: other.id,
+              excluded: { ...summarizeRanks(referenceRanks), cosine: meanCosineToTarget(store, theirs, testTargets) },
+              ...cos,
+              difference: { "r@1": [0, 0], "r@5": [0, 0], "r@10": [0, 0], "r@20": [0, 0], mrr: [0, 0] },
+            };
+          } finally {
+            other.dispose();
+          }
         }
+        const settings = options.bootstrap ?? DEFAULT_BOOTSTRAP;
+        const clusters = Int32Array.from(testTargets, (t) => store.documentIndex(t));
+        const boot = clusteredBootstrap(
+          clusters,
+          {
+            model: modelRanks.excluded,
+            copyLast: copyLastRanks.excluded,
+            meanContext: meanContextRanks.excluded,
+            ...(w > 0 ? { unblended: rawRanks.excluded } : {}),
+            ...(referenceRanks ? { reference: referenceRanks } : {}),
+          },
+          {
+            difference: ["model", "copyLast"],
+            ...(w > 0 ? { unblendedDifference: ["unblended", "copyLast"] } : {}),
+            ...(referenceRanks ? { referenceDifference: ["model", "reference"] } : {}),
+          },
+          settings,
+        );
+        const intervals: ModelIntervals = {
+          ...settings,
+          articles: boot.articles,
+          model: boot.predictors.model,
+          copyLast: boot.predictors.copyLast,
+          meanContext: boot.predictors.meanContext,
+          difference: boot.differences.difference,
+          unblended: boot.predictors.unblended ?? null,
+          unblendedDifference: boot.differences.unblendedDifference ?? null,
+        };
+        if (reference) reference.difference = boot.differences.referenceDifference;
         const rolloutTargets = evenSample(testTargets, options.rolloutWindows);
         models.push({
           name: backend === "tf" ? basename(dir) : `${basename(dir)} [${predictor.id}]`,
@@ -346,10 +384,15 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           test: testResult,
           testUnblended,
           testIndexed,
-          rollout: await rollout(predict, model, store, rolloutTargets, options.rolloutSteps),
+          rollout: await rawRollout(predict, model, store, rolloutTargets, options.rolloutSteps),
+          servedRollout: await servedRollout(predict, model, store, index, rolloutTargets, options.rolloutSteps),
           testWindows: testTargets.length,
           testDocuments: test.documents.length,
           sameStore: test.sameStore,
+          storeChange,
+          baselines: own,
+          intervals,
+          reference,
         });
         log(`${basename(dir)}: R@5 ${testResult.excluded["r@5"].toFixed(2)} (copy-last ${baselines.copyLast.excluded["r@5"].toFixed(2)})`);
       } finally {
@@ -392,6 +435,44 @@ function indexedRecall(index: HnswCoreIndex, store: ConceptStore, predictions: F
   };
 }
 
+/** Cosine between two backends' predictions of the same windows (unit rows [n, dim]): the lowest and the mean. */
+function agreement(a: Float32Array, b: Float32Array, dim: number): { minCosine: number; meanCosine: number } {
+  const n = a.length / dim;
+  let min = Number.POSITIVE_INFINITY;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let d = 0; d < dim; d++) {
+      dot += a[i * dim + d] * b[i * dim + d];
+      na += a[i * dim + d] ** 2;
+      nb += b[i * dim + d] ** 2;
+    }
+    const c = dot / Math.sqrt(na * nb);
+    min = Math.min(min, c);
+    sum += c;
+  }
+  return { minCosine: n ? min : Number.NaN, meanCosine: n ? sum / n : Number.NaN };
+}
+
+/** The first model's intervals as `lvm eval --json` prints them beside `model`, `copyLast` and `meanContext`. */
+function jsonIntervals(m: ModelEvaluation) {
+  const i = m.intervals;
+  if (!i) return null;
+  return {
+    resamples: i.resamples,
+    seed: i.seed,
+    level: i.level,
+    articles: i.articles,
+    unit: "article",
+    model: i.model,
+    copyLast: i.copyLast,
+    meanContext: i.meanContext,
+    difference: i.difference,
+  };
+}
+
 export function jsonSummary(report: EvaluationReport): Record<string, unknown> {
   const row = (r: RetrievalRow) => ({
     "r@1": r["r@1"],
@@ -405,6 +486,7 @@ export function jsonSummary(report: EvaluationReport): Record<string, unknown> {
     model: row(report.models[0].test.excluded),
     copyLast: row(report.baselines.copyLast.excluded),
     meanContext: row(report.baselines.meanContext.excluded),
+    intervals: jsonIntervals(report.models[0]),
     contextIncluded: {
       model: row(report.models[0].test.included),
       copyLast: row(report.baselines.copyLast.included),

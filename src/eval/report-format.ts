@@ -8,6 +8,11 @@ import type { EvaluationReport } from "./evaluate.ts";
 const row = z.object({ "r@1": z.number(), "r@5": z.number(), "r@10": z.number(), "r@20": z.number(), mrr: z.number(), cosine: z.number() });
 const predictor = z.object({ excluded: row, included: row, margin: z.number(), contrastiveAccuracy: z.number() });
 const speed = z.object({ msPerBatch: z.number(), samplesPerSecond: z.number().positive() });
+const interval = z.tuple([z.number(), z.number()]);
+const intervals = z.object({ "r@1": interval, "r@5": interval, "r@10": interval, "r@20": interval, mrr: interval });
+const nullInt = z.number().nullable();
+// Fields added after the first reports default to null, so older report.json files still re-render.
+const newer = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
 
 export const EvaluationReportSchema = z.object({
   store: z.object({ dir: z.string(), count: nonNegativeInt(), documents: nonNegativeInt(), encoder: z.string() }),
@@ -38,6 +43,35 @@ export const EvaluationReportSchema = z.object({
           steps: z.array(z.object({ step: z.number(), consecutiveCosine: z.number(), cosineToTruth: z.number().nullable() })),
           degeneratedAtStep: z.number().nullable(),
         }),
+        servedRollout: newer(
+          z.object({
+            windows: z.number(),
+            stopCosine: z.number(),
+            steps: z.array(
+              z.object({ step: z.number(), chains: z.number(), consecutiveCosine: nullInt, cosineToTruth: nullInt, exact: nullInt }),
+            ),
+            meanLength: z.number(),
+          }),
+        ),
+        storeChange: newer(z.string()),
+        baselines: newer(z.object({ copyLast: predictor, meanContext: predictor })),
+        intervals: newer(
+          z.object({
+            resamples: z.number(),
+            seed: z.number(),
+            level: z.number(),
+            articles: z.number(),
+            model: intervals,
+            copyLast: intervals,
+            meanContext: intervals,
+            difference: intervals,
+            unblended: intervals.nullable(),
+            unblendedDifference: intervals.nullable(),
+          }),
+        ),
+        reference: newer(
+          z.object({ backend: z.string(), excluded: row, minCosine: z.number(), meanCosine: z.number(), difference: intervals }),
+        ),
         testWindows: z.number(),
         testDocuments: z.number(),
         sameStore: z.boolean(),

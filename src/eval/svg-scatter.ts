@@ -1,11 +1,14 @@
-// A labelled scatter plot as an SVG string: one coloured dot per point, dashed horizontal reference lines,
-// nice ticks (d3-scale), axis titles and a legend that gives each value.
+// A labelled scatter plot as an SVG string: one coloured dot per point (with a vertical error bar where the
+// point has an interval), dashed horizontal reference lines, nice ticks (d3-scale), axis titles and a legend
+// that gives each value (and its interval).
 import { type Axis, axis, bottomAxis, COLORS, el, escapeXml, leftAxis, svgDocument, text } from "./svg.ts";
 
 export interface ScatterPoint {
   label: string;
   x: number;
   y: number;
+  /** [low, high] drawn as a vertical error bar with caps, and given in the legend. */
+  yError?: [number, number];
 }
 
 export interface ScatterOptions {
@@ -34,7 +37,12 @@ export function scatterPlot(options: ScatterOptions): string {
   const { points, lines = [], yFromZero = true, formatY = (y: number) => y.toFixed(1) } = options;
   if (points.length === 0) throw new Error("scatterPlot: no points");
   const entries = [
-    ...points.map((p, i) => ({ label: p.label, value: formatY(p.y), color: COLORS[i % COLORS.length], dashed: false })),
+    ...points.map((p, i) => ({
+      label: p.label,
+      value: p.yError ? `${formatY(p.y)} [${formatY(p.yError[0])}, ${formatY(p.yError[1])}]` : formatY(p.y),
+      color: COLORS[i % COLORS.length],
+      dashed: false,
+    })),
     ...lines.map((l) => ({ label: l.label, value: formatY(l.y), color: "#777", dashed: true })),
   ];
   const legendWidth = 40 + CHAR_WIDTH * Math.max(...entries.map((e) => e.label.length + e.value.length + 1));
@@ -42,7 +50,7 @@ export function scatterPlot(options: ScatterOptions): string {
   const xs = points.map((p) => p.x);
   const logX = options.logX ?? (Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 10);
   const x: Axis = axis(xs, [M.left, M.left + PLOT_WIDTH], { log: logX, pad: 0.08, si: true });
-  const y: Axis = axis([...points.map((p) => p.y), ...lines.map((l) => l.y)], [H - M.bottom, M.top], {
+  const y: Axis = axis([...points.flatMap((p) => [p.y, ...(p.yError ?? [])]), ...lines.map((l) => l.y)], [H - M.bottom, M.top], {
     zero: yFromZero,
     count: 8,
   });
@@ -66,12 +74,23 @@ export function scatterPlot(options: ScatterOptions): string {
     ...lines.map((l) =>
       el("line", { x1: M.left, x2: right, y1: y.position(l.y), y2: y.position(l.y), stroke: "#777", "stroke-dasharray": "6 4" }),
     ),
+    ...points.filter((p) => p.yError).map((p) => errorBar(x.position(p.x), y.position(p.yError![0]), y.position(p.yError![1]))),
     ...points.map((p, i) =>
       el("circle", { cx: x.position(p.x), cy: y.position(p.y), r: 6, fill: COLORS[i % COLORS.length], stroke: "white" }),
     ),
     ...legend(entries, right + 24, M.top + 6),
   ];
   return svgDocument(W, H, body);
+}
+
+/** A vertical bar from y1 to y2 at x with 10 px caps. */
+function errorBar(x: number, y1: number, y2: number): string {
+  const stroke = { stroke: "#333", "stroke-width": 1.5 };
+  return [
+    el("line", { x1: x, x2: x, y1, y2, ...stroke, class: "error-bar" }),
+    el("line", { x1: x - 5, x2: x + 5, y1, y2: y1, ...stroke }),
+    el("line", { x1: x - 5, x2: x + 5, y1: y2, y2, ...stroke }),
+  ].join("");
 }
 
 function legend(entries: { label: string; value: string; color: string; dashed: boolean }[], x: number, y: number): string[] {
