@@ -12,6 +12,7 @@ import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
 import { benchSharded } from "./sharded.ts";
+import { benchWorkerText } from "./worker-text.ts";
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   encoder: benchEncoder,
@@ -23,6 +24,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   "http-forms": benchHttpForms,
   gpu: benchGpu,
   sharded: benchSharded,
+  "worker-text": benchWorkerText,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

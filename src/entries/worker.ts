@@ -1,6 +1,8 @@
 // Cloudflare Worker entry: the same Hono app over the bundled demo store (INT8 vectors) and edge model,
-// on the WASM core imported as a module (Workers forbid compiling wasm from bytes). Vector input only:
-// the USE-lite encoder needs TF.js's WASM backend, which compiles wasm from bytes at run time.
+// on the WASM core imported as a module (Workers forbid compiling wasm from bytes). Text input runs USE-lite
+// on the same core from its INT8 edge weights file (use-lite-core-format.ts), read from the Worker's static
+// assets on the first text: bundled as data it would take the upload from 3.6 to 10.2 MB gzip, past the
+// 10 MB limit (measured with `wrangler deploy --dry-run`); as an asset it is one 7.4 MB file (limit 25 MiB).
 
 import type { ExecutionContext } from "hono";
 import coreModule from "../../wasm/build/core.wasm";
@@ -10,23 +12,33 @@ import { type BundleSource, createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
 import type { MetricsRecorder } from "../db/metrics.ts";
+import type { Encoder } from "../encoders/types.ts";
+import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
+import { USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { addBaselines } from "../lvm/baselines.ts";
 import { coreModel } from "../lvm/core-model.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { loadModelFromBytes } from "../lvm/reference.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
+import { RequestError } from "../predict/errors.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 import { BUNDLE_FILES, type BundleFile } from "../store/format.ts";
 
 interface Env {
   DB?: Parameters<typeof openD1Metrics>[0];
   LVM_ADMIN_KEY?: string;
+  /** "1" answers GET /_memory with the WASM core's memory size (local measurements only). */
+  LVM_DEBUG_MEMORY?: string;
+  /** Workers Static Assets (public/, wrangler.toml [assets]): the page, and the encoder's weights file. */
+  ASSETS?: { fetch(request: Request): Promise<Response> };
 }
 
 interface Instance {
   app: ReturnType<typeof createApp>;
   metrics?: MetricsRecorder;
+  /** Bytes of the WASM core's memory (store, model and encoder live there): GET /_memory with LVM_DEBUG_MEMORY=1. */
+  wasmMemoryBytes: () => number;
 }
 
 let instance: Promise<Instance> | undefined;
@@ -55,8 +67,38 @@ async function build(env: Env): Promise<Instance> {
       return file === "weights.bin" ? bundledModel.weights : undefined;
     },
   };
-  const app = createApp({ store, exactIndex, models, metrics, adminKey: env.LVM_ADMIN_KEY, runtime: "worker", bundle });
-  return { app, metrics };
+  // The encoder is built on the first text (its weights take ~20 MB of core memory): vector-only traffic never pays.
+  // 512 tokens a forward pass bounds the core's activation buffers (~10 MB); more texts run as more passes.
+  let encoder: Promise<Encoder> | undefined;
+  const loadEncoder = () => {
+    encoder ??= loadUseLite(env, core).catch((error) => {
+      encoder = undefined; // the next text tries again
+      throw error;
+    });
+    return encoder;
+  };
+  const app = createApp({
+    store,
+    exactIndex,
+    models,
+    encoder: loadEncoder,
+    metrics,
+    adminKey: env.LVM_ADMIN_KEY,
+    runtime: "worker",
+    bundle,
+  });
+  return { app, metrics, wasmMemoryBytes: () => core.exports.memory.buffer.byteLength };
+}
+
+async function loadUseLite(env: Env, core: WasmCore): Promise<Encoder> {
+  const response = await env.ASSETS?.fetch(new Request(`https://assets.local/${USE_LITE_EDGE_FILE}`));
+  if (!response?.ok)
+    throw new RequestError(
+      503,
+      "encoder_unavailable",
+      `the text encoder's weights (/${USE_LITE_EDGE_FILE} in the static assets) are missing: send vectors, or deploy with 'npm run build' first`,
+    );
+  return createUseLiteCoreEncoder(core, new Uint8Array(await response.arrayBuffer()), { maxBatchTokens: 512 });
 }
 
 export default {
@@ -65,7 +107,10 @@ export default {
       instance = undefined;
       throw error;
     });
-    const { app, metrics } = await instance;
+    const { app, metrics, wasmMemoryBytes } = await instance;
+    // The isolate's wasm memory for bench/worker-text.ts (the inspector's heap usage does not show it under workerd).
+    if (env.LVM_DEBUG_MEMORY === "1" && new URL(request.url).pathname === "/_memory")
+      return Response.json({ wasmMemoryBytes: wasmMemoryBytes() });
     const response = await app.fetch(request, env, ctx);
     // Timers do not outlive a Worker request: write this request's metrics row after responding.
     if (metrics) ctx.waitUntil(metrics.flush());

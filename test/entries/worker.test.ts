@@ -5,6 +5,8 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { createUseLiteCoreEncoder } from "../../src/encoders/use-lite-core.ts";
+import { USE_LITE_EDGE_FILE } from "../../src/encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../../src/index/core-index.ts";
 import { baselineModels } from "../../src/lvm/baselines.ts";
 import { ModelRegistry } from "../../src/lvm/registry.ts";
@@ -38,6 +40,14 @@ beforeAll(async () => {
     ],
     compatibilityDate: "2025-11-01",
     d1Databases: ["DB"],
+    // Workers Static Assets as wrangler.toml declares them (public/): the encoder's weights are read through it.
+    serviceBindings: {
+      ASSETS: async (request: Request) => {
+        const path = new URL(request.url).pathname;
+        const bytes = await readFile(join(REPO, "public", path)).catch(() => undefined);
+        return bytes ? new Response(new Uint8Array(bytes)) : new Response("not found", { status: 404 });
+      },
+    },
   });
   // The Node app over the very same bytes (INT8 store, same core .wasm) for comparison.
   const assets = join(REPO, "worker-assets");
@@ -55,10 +65,15 @@ beforeAll(async () => {
   });
   const models = new ModelRegistry();
   for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
+  // Node's core encoder on the same edge weights file the Worker reads.
+  const core = await loadCore();
+  const weights = new Uint8Array(await readFile(join(REPO, "public", USE_LITE_EDGE_FILE)));
+  const encoder = createUseLiteCoreEncoder(core, weights, { maxBatchTokens: 512 });
   nodeApp = createApp({
     store,
-    exactIndex: Object.assign(new CoreIndex(await loadCore(), store), { kind: "exact-core" }),
+    exactIndex: Object.assign(new CoreIndex(core, store), { kind: "exact-core" }),
     models,
+    encoder: async () => encoder,
     runtime: "node",
   });
   context = [10, 11, 12, 13, 14].map((r) => Array.from(store.vector(r)));
@@ -81,23 +96,80 @@ describe("Cloudflare Worker (wrangler bundle in workerd)", () => {
     expect(worker.results.map((r) => r.score)).toEqual(node.results.map((r: { score: number }) => r.score));
   });
 
-  it("refuses text input with a clear error (no encoder on the edge) and validates like Node", async () => {
-    const res = await mf.dispatchFetch("http://localhost/v1/next", json({ context: ["some text"] }));
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { code: "text_unsupported", field: "context.0" } });
+  it("validates like Node", async () => {
     const bad = await mf.dispatchFetch("http://localhost/v1/next", json({ context: [[1, 2, 3]] }));
     expect(await bad.json()).toMatchObject({ error: { code: "wrong_dim", field: "context.0" } });
+  });
+
+  it("embeds text with the core INT8 encoder: the same vectors as Node's core encoder", async () => {
+    const texts = ["Rivers run to the sea.", "The Roman Empire split in two.", "Photosynthesis makes sugar from light."];
+    const res = await mf.dispatchFetch("http://localhost/v1/embed", json({ texts }));
+    expect(res.status).toBe(200);
+    const worker = (await res.json()) as { encoder: string; vectors: number[][] };
+    const node = (await (await nodeApp.request("/v1/embed", json({ texts }))).json()) as typeof worker;
+    expect(worker.encoder).toBe("use-lite");
+    expect(worker.vectors).toHaveLength(3);
+    expect(worker.vectors).toEqual(node.vectors);
+  });
+
+  it("answers /v1/next, /v1/generate and /v1/search with text as the Node app does", async () => {
+    const context = ["Rivers run to the sea.", "The sea is salty.", "Salt was traded along rivers."];
+    for (const [path, body] of [
+      ["/v1/next", { context, k: 5, model: "copy-last" }],
+      ["/v1/generate", { context, steps: 3, model: "copy-last" }],
+      ["/v1/search", { text: context[0], k: 5 }],
+    ] as const) {
+      const res = await mf.dispatchFetch(`http://localhost${path}`, json(body));
+      expect(res.status, path).toBe(200);
+      const worker = (await res.json()) as { results?: { row: number }[]; steps?: { row: number }[] };
+      const node = (await (await nodeApp.request(path, json(body))).json()) as typeof worker;
+      const rows = (r: typeof worker) => (r.results ?? r.steps ?? []).map((x) => x.row);
+      expect(rows(worker).length, path).toBeGreaterThan(0);
+      expect(rows(worker), path).toEqual(rows(node));
+    }
+    // The default model (the bundled edge GRU) takes text too.
+    const res = await mf.dispatchFetch("http://localhost/v1/next", json({ context, k: 3 }));
+    expect(res.status).toBe(200);
+  });
+
+  it("cuts a 100 kB text at 128 tokens and says so", async () => {
+    const long = Array.from({ length: 2500 }, (_, i) => `Sentence ${i} tells of rivers and hills. `)
+      .join("")
+      .slice(0, 100_000);
+    const res = await mf.dispatchFetch("http://localhost/v1/embed", json({ texts: ["Short.", long] }));
+    expect(res.status).toBe(200);
+    const worker = (await res.json()) as { vectors: number[][]; truncated: number[] };
+    expect(worker.truncated).toEqual([1]);
+    const node = (await (await nodeApp.request("/v1/embed", json({ texts: ["Short.", long] }))).json()) as typeof worker;
+    expect(worker.vectors).toEqual(node.vectors);
+    const next = await mf.dispatchFetch("http://localhost/v1/next", json({ context: [long, "Hills."], k: 3 }));
+    expect(next.status).toBe(200);
+    expect(await next.json()).toMatchObject({ truncated: [0] });
+  });
+
+  it("refuses 10,000 texts with a 400 naming the limit, and normalises lone surrogates and control characters", async () => {
+    const res = await mf.dispatchFetch("http://localhost/v1/embed", json({ texts: Array.from({ length: 10_000 }, (_, i) => `t${i}`) }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { code: "invalid_request", field: "texts", message: expect.stringContaining("at most 256") },
+    });
+    const empty = await mf.dispatchFetch("http://localhost/v1/embed", json({ texts: ["\u0000 "] }));
+    expect(await empty.json()).toMatchObject({ error: { code: "invalid_request", field: "texts.0" } });
+    const odd = await mf.dispatchFetch("http://localhost/v1/embed", json({ texts: ["a\uD800b\u0007c"] }));
+    expect(odd.status).toBe(200);
   });
 
   it("records metrics in D1 and reports them at /v1/metrics", async () => {
     const health = (await (await mf.dispatchFetch("http://localhost/healthz")).json()) as { runtime: string; metrics: string };
     expect(health).toMatchObject({ runtime: "worker", metrics: "ok" });
     let rows: { endpoint: string; stage: string; count: number }[] = [];
-    for (let i = 0; i < 20 && !rows.some((r) => r.stage === "search"); i++) {
+    const nextSearch = (r: (typeof rows)[number]) => r.stage === "search" && r.endpoint === "POST /v1/next";
+    for (let i = 0; i < 20 && !rows.some(nextSearch); i++) {
       await new Promise((r) => setTimeout(r, 100));
       rows = ((await (await mf.dispatchFetch("http://localhost/v1/metrics?window=10")).json()) as { rows: typeof rows }).rows;
     }
-    expect(rows.find((r) => r.stage === "search")).toMatchObject({ endpoint: "POST /v1/next" });
+    expect(rows.find(nextSearch)).toMatchObject({ endpoint: "POST /v1/next" });
+    expect(rows.find((r) => r.stage === "embed")).toBeDefined();
     const db = await mf.getD1Database("DB");
     const count = await db.prepare("select count(*) as n from request_metrics").first<{ n: number }>();
     expect(count?.n).toBeGreaterThanOrEqual(3);
