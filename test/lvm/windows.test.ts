@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  documentsFingerprint,
   documentsForEvaluation,
   gatherContexts,
   splitDocuments,
   splitRecord,
+  storeChangeSinceSplit,
   type WindowSource,
   windowTargets,
 } from "../../src/lvm/windows.ts";
@@ -65,8 +67,29 @@ describe("windows", () => {
     const split = splitDocuments(store.documents.length, 3);
     const record = splitRecord(store, split, 3);
     expect(documentsForEvaluation(store, record, "test")).toEqual({ documents: split.test, sameStore: true });
-    const other: WindowSource = { ...tiny, documents: [...tiny.documents, { id: store.documents[split.train[0]].id, first: 0, count: 1 }] };
-    const other2 = { ...other, documents: other.documents.map((d) => ({ ...d, id: `x${d.id}` })) };
-    expect(documentsForEvaluation(other2, record, "test")).toEqual({ documents: [0, 1, 2, 3], sameStore: false });
+    // Another store holding none of the test documents: its documents the model was trained or tuned on
+    // (a training and a validation article, at indices 1 and 3) are left out, the unseen ones kept.
+    const seenTrain = store.documents[split.train[0]].id;
+    const seenVal = store.documents[split.val[0]].id;
+    expect(tiny.documents.map((d) => d.id).some((id) => id === seenTrain || id === seenVal)).toBe(false);
+    const other: WindowSource = {
+      ...tiny,
+      documents: [tiny.documents[0], { id: seenTrain, first: 7, count: 5 }, tiny.documents[2], { id: seenVal, first: 0, count: 7 }],
+    };
+    expect(documentsForEvaluation(other, record, "test")).toEqual({ documents: [0, 2], sameStore: false });
+    expect(documentsForEvaluation(other, record, "val")).toEqual({ documents: [3], sameStore: true });
+  });
+
+  it("the split records the store's documents, and a changed store is named", () => {
+    const record = splitRecord(store, splitDocuments(store.documents.length, 1), 1);
+    expect(record.storeDocuments).toBe(store.documents.length);
+    expect(record.documentsFnv1a).toBe(documentsFingerprint(store));
+    expect(storeChangeSinceSplit(store, record)).toBeNull();
+    const grown = { documents: [...store.documents, { id: "new", first: store.count, count: 8 }] };
+    expect(storeChangeSinceSplit(grown, record)).toMatch(/made from 147 documents, the store now holds 148/);
+    const reordered = { documents: [store.documents[1], store.documents[0], ...store.documents.slice(2)] };
+    expect(storeChangeSinceSplit(reordered, record)).toMatch(/document ids differ/);
+    // A record from before the fingerprint: only the count is checked.
+    expect(storeChangeSinceSplit(reordered, { ...record, documentsFnv1a: undefined })).toBeNull();
   });
 });
