@@ -11,7 +11,6 @@ import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts"
 import { type BundleSource, createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
-import type { MetricsRecorder } from "../db/metrics.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
 import { USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
@@ -24,8 +23,9 @@ import { ModelRegistry } from "../lvm/registry.ts";
 import { RequestError } from "../predict/errors.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 import { BUNDLE_FILES, type BundleFile } from "../store/format.ts";
+import { metricsFlusher, type WorkerAccessEnv, workerAccess } from "./worker-access.ts";
 
-interface Env {
+interface Env extends WorkerAccessEnv {
   DB?: Parameters<typeof openD1Metrics>[0];
   LVM_ADMIN_KEY?: string;
   /** "1" answers GET /_memory with the WASM core's memory size (local measurements only). */
@@ -36,7 +36,7 @@ interface Env {
 
 interface Instance {
   app: ReturnType<typeof createApp>;
-  metrics?: MetricsRecorder;
+  flushMetrics?: () => Promise<void> | undefined;
   /** Bytes of the WASM core's memory (store, model and encoder live there): GET /_memory with LVM_DEBUG_MEMORY=1. */
   wasmMemoryBytes: () => number;
 }
@@ -84,10 +84,11 @@ async function build(env: Env): Promise<Instance> {
     encoder: loadEncoder,
     metrics,
     adminKey: env.LVM_ADMIN_KEY,
+    ...workerAccess(env),
     runtime: "worker",
     bundle,
   });
-  return { app, metrics, wasmMemoryBytes: () => core.exports.memory.buffer.byteLength };
+  return { app, flushMetrics: metrics && metricsFlusher(metrics), wasmMemoryBytes: () => core.exports.memory.buffer.byteLength };
 }
 
 async function loadUseLite(env: Env, core: WasmCore): Promise<Encoder> {
@@ -107,13 +108,14 @@ export default {
       instance = undefined;
       throw error;
     });
-    const { app, metrics, wasmMemoryBytes } = await instance;
+    const { app, flushMetrics, wasmMemoryBytes } = await instance;
     // The isolate's wasm memory for bench/worker-text.ts (the inspector's heap usage does not show it under workerd).
     if (env.LVM_DEBUG_MEMORY === "1" && new URL(request.url).pathname === "/_memory")
       return Response.json({ wasmMemoryBytes: wasmMemoryBytes() });
     const response = await app.fetch(request, env, ctx);
-    // Timers do not outlive a Worker request: write this request's metrics row after responding.
-    if (metrics) ctx.waitUntil(metrics.flush());
+    // Timers do not outlive a Worker request: the buffered metrics rows are written after responding, in batches.
+    const flushing = flushMetrics?.();
+    if (flushing) ctx.waitUntil(flushing);
     return response;
   },
 };
