@@ -112,7 +112,8 @@ export interface ServedRollout {
  * The chain /v1/generate returns (generateChain), for every window at once: predict, stop the chain when the
  * prediction has cosine above `stopCosine` with the previous one, else pick the stored concept with the
  * highest dot product that is neither one of the window's context rows nor already picked (ties: lower row,
- * as the exact index), and slide the window by the picked concept's stored vector.
+ * as the exact index), and slide the window by the picked concept's stored vector. `picks`, when given,
+ * receives each chain's picked rows.
  */
 export async function servedRollout(
   predict: Predict,
@@ -122,6 +123,7 @@ export async function servedRollout(
   targets: Int32Array,
   steps: number,
   stopCosine = DEGENERATE_COSINE,
+  picks?: number[][],
 ): Promise<ServedRollout> {
   const { context, dim } = model.config;
   const n = targets.length;
@@ -130,6 +132,7 @@ export async function servedRollout(
   const used = Array.from(targets, (t) => new Set(Array.from({ length: context }, (_, j) => t - context + j)));
   const running = new Uint8Array(n).fill(1);
   const length = new Int32Array(n);
+  const chainRows = Array.from(targets, () => [] as number[]);
   let previous: Float32Array | null = null;
   const result: ServedRolloutStep[] = [];
   for (let s = 1; s <= steps && running.some((r) => r === 1); s++) {
@@ -162,6 +165,7 @@ export async function servedRollout(
         continue;
       }
       used[i].add(pick);
+      chainRows[i].push(pick);
       length[i]++;
       const row = targets[i] + s - 1;
       if (row < docEnd[i]) {
@@ -180,5 +184,6 @@ export async function servedRollout(
     });
     previous = predicted;
   }
+  picks?.push(...chainRows);
   return { windows: n, stopCosine, steps: result, meanLength: n ? length.reduce((a, b) => a + b, 0) / n : 0 };
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { evaluate, jsonSummary } from "../../src/eval/evaluate.ts";
 import { copyLastPredictions } from "../../src/eval/metrics.ts";
-import { writeReport } from "../../src/eval/report.ts";
+import { markdownReport, replotReport, reportPlots, writeReport } from "../../src/eval/report.ts";
 import { createRetrievalIndex, rankTargets, summarizeRanks } from "../../src/eval/retrieval.ts";
 import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
 import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
@@ -152,5 +152,179 @@ describe("lvm eval with the store's HNSW index", () => {
       expect(Math.abs((m.testIndexed?.excluded[k] ?? 0) - m.test.excluded[k])).toBeLessThanOrEqual(2);
     const exact = await evaluate({ store: storeDir, models: [modelDir], rolloutSteps: 0, rolloutWindows: 1, maxWindows: 400, exact: true });
     expect(exact.models[0].testIndexed).toBeNull();
+  });
+});
+
+describe("lvm eval: intervals, per-model baselines, the store check, rollouts, backends compared", () => {
+  async function writeTestModel(
+    name: string,
+    seed: number,
+    over: { lastWeight?: number; storeDocuments?: number; zeroHead?: boolean } = {},
+  ) {
+    const store = await readStore(storeDir);
+    const config = { ...presetConfig("gru-edge", 512), hidden: 16 }; // the core's kernels need multiples of 16
+    const tensors = initTensors(config, 3);
+    if (over.zeroHead) tensors.get("head.w")?.data.fill(0);
+    const dir = join(root, name);
+    const split = splitRecord(store, splitDocuments(store.documents.length, seed), seed);
+    if (over.storeDocuments !== undefined) split.storeDocuments = over.storeDocuments;
+    await writeModel(
+      dir,
+      {
+        format: MODEL_FORMAT,
+        version: MODEL_VERSION,
+        arch: "gru",
+        config,
+        encoder: { id: store.encoder.id, dim: store.dim },
+        ...(over.lastWeight ? { blend: { lastWeight: over.lastWeight } } : {}),
+        training: {},
+        split,
+      },
+      tensors,
+    );
+    return dir;
+  }
+  const base = { rolloutSteps: 3, rolloutWindows: 12, maxWindows: 0, exact: true };
+
+  it("--json gives the intervals beside model, copyLast and meanContext; a copy-last model differs from copy-last by exactly 0", async () => {
+    const report = await evaluate({ ...base, store: storeDir, models: [modelDir], bootstrap: { resamples: 200, seed: 1, level: 0.95 } });
+    const json = jsonSummary(report) as Record<string, Record<string, unknown>>;
+    const intervals = json.intervals as Record<string, unknown>;
+    expect(Object.keys(intervals).sort()).toEqual(
+      ["articles", "copyLast", "difference", "level", "meanContext", "model", "resamples", "seed", "unit"].sort(),
+    );
+    expect(intervals).toMatchObject({ resamples: 200, seed: 1, level: 0.95, unit: "article", articles: report.models[0].testDocuments });
+    for (const key of ["model", "copyLast", "meanContext", "difference"]) {
+      const block = intervals[key] as Record<string, [number, number]>;
+      expect(Object.keys(block).sort()).toEqual(["mrr", "r@1", "r@10", "r@20", "r@5"]);
+      for (const [k, [lo, hi]] of Object.entries(block)) {
+        expect(lo).toBeLessThanOrEqual(hi);
+        if (key !== "difference") {
+          const point = (json[key] as Record<string, number>)[k];
+          expect(lo).toBeLessThanOrEqual(point + 1e-9);
+          expect(hi).toBeGreaterThanOrEqual(point - 1e-9);
+        }
+      }
+    }
+    for (const i of Object.values(intervals.difference as Record<string, [number, number]>)) expect(i).toEqual([0, 0]);
+    const md = markdownReport(report);
+    expect(md).toContain("## 95% intervals (article-clustered bootstrap)");
+    expect(md).toContain("Each of 200 resamples (seed 1)");
+    expect(md).toMatch(/\| \*\*copy-model - copy last\*\* \(paired\) \| 0\.0 to 0\.0 \|/);
+    // The plot draws the interval as an error bar and gives it in the legend.
+    const svg = reportPlots(report).params;
+    expect(svg).toContain('class="error-bar"');
+    const [lo, hi] = (intervals.model as Record<string, [number, number]>)["r@5"];
+    expect(svg).toContain(`[${lo.toFixed(1)}, ${hi.toFixed(1)}]`);
+  });
+
+  it("scores the baselines on each model's own test windows and says when the splits differ", async () => {
+    const other = await writeTestModel("other-split", 2, { zeroHead: true });
+    const report = await evaluate({
+      ...base,
+      store: storeDir,
+      models: [modelDir, other],
+      bootstrap: { resamples: 50, seed: 1, level: 0.95 },
+    });
+    const [a, b] = report.models;
+    expect(a.testWindows).not.toBe(b.testWindows);
+    // Each model's copy-last is computed on its own windows (both models are copy-last models).
+    for (const m of [a, b]) expect(m.baselines?.copyLast.excluded["r@5"]).toBeCloseTo(m.test.excluded["r@5"], 9);
+    expect(b.baselines?.copyLast.excluded["r@5"]).not.toBeCloseTo(a.baselines?.copyLast.excluded["r@5"] ?? 0, 3);
+    expect(report.baselines.copyLast).toEqual(a.baselines?.copyLast);
+    const md = markdownReport(report);
+    expect(md).toContain("The models were scored on different test windows");
+    expect(md).toContain("copy last context (other-split's windows)");
+  });
+
+  it("says when the store changed since the model's split was made", async () => {
+    const dir = await writeTestModel("old-store", 1, { storeDocuments: 140 });
+    const lines: string[] = [];
+    const report = await evaluate({
+      ...base,
+      store: storeDir,
+      models: [dir],
+      log: (l) => lines.push(l),
+      bootstrap: { resamples: 20, seed: 1, level: 0.95 },
+    });
+    expect(report.models[0].storeChange).toMatch(/made from 140 documents, the store now holds 147/);
+    expect(lines.join("\n")).toMatch(/warning: the store changed since the model's split was made/);
+    expect(markdownReport(report)).toContain("**Warning**: old-store: the store changed");
+  });
+
+  it("rolls out as /v1/generate serves: the same chains as generateChain", async () => {
+    const { servedRollout } = await import("../../src/eval/rollout.ts");
+    const { generateChain } = await import("../../src/predict/generate.ts");
+    const { referenceIndex } = await import("../../src/index/types.ts");
+    const { ModelRegistry } = await import("../../src/lvm/registry.ts");
+    await initLvmBackend();
+    const store = await readStore(storeDir);
+    const dir = await writeTestModel("served", 1, { lastWeight: 0.3 });
+    const model = await readModel(dir);
+    const params = toTfParams(model.tensors);
+    const predict = (c: Float32Array, b: number, w: number) => tfPredict(params, model.config, c, b, w);
+    const targets = Int32Array.from(windowTargets(store, splitDocuments(store.documents.length, 1).test, 5).filter((_, i) => i % 40 === 0));
+    const index = createRetrievalIndex(store.vectors, store.dim);
+    const picks: number[][] = [];
+    const served = await servedRollout(predict, model, store, index, targets, 4, 2, picks);
+    index.dispose();
+    const models = new ModelRegistry();
+    models.add({
+      name: "m",
+      arch: "gru",
+      backend: "tf",
+      dim: 512,
+      encoder: store.encoder.id,
+      context: 5,
+      description: "",
+      forward: (c, b) => predict(c, b, 0.3),
+    });
+    const deps = { store, exactIndex: referenceIndex(store.vectors, store.dim), models };
+    for (let i = 0; i < targets.length; i++) {
+      const context = [5, 4, 3, 2, 1].map((k) => ({ row: targets[i] - k }));
+      const chain = await generateChain(deps, { context, steps: 4, stopCosine: 2 });
+      expect(picks[i]).toEqual(chain.steps.map((s) => s.row));
+    }
+    for (const t of params.values()) t.dispose();
+    expect(served.steps.map((s) => s.chains)).toEqual([targets.length, targets.length, targets.length, targets.length]);
+    expect(served.meanLength).toBe(4);
+    // The evaluation reports both rollouts.
+    const report = await evaluate({ ...base, store: storeDir, models: [modelDir], bootstrap: { resamples: 20, seed: 1, level: 0.95 } });
+    const copy = report.models[0].servedRollout!;
+    expect(copy.steps[0]).toMatchObject({ step: 1, chains: 12, consecutiveCosine: null });
+    expect(copy.meanLength).toBeLessThanOrEqual(3);
+    expect(report.models[0].rollout.steps.length).toBeGreaterThan(0);
+    expect(markdownReport(report)).toContain("as served (12 chains, stop cosine 0.9)");
+  });
+
+  it("--reference runs the same file on a second backend and compares the predictions window by window", async () => {
+    const dir = await writeTestModel("ref", 1, { lastWeight: 0.2 });
+    const report = await evaluate({
+      ...base,
+      store: storeDir,
+      models: [dir],
+      backend: "core-f32",
+      reference: "tf",
+      bootstrap: { resamples: 50, seed: 1, level: 0.95 },
+    });
+    const r = report.models[0].reference!;
+    expect(r.backend).toBe("tf");
+    expect(r.minCosine).toBeGreaterThan(0.9999);
+    expect(r.meanCosine).toBeLessThanOrEqual(1 + 1e-6);
+    expect(Math.abs(r.excluded["r@5"] - report.models[0].test.excluded["r@5"])).toBeLessThanOrEqual(
+      100 / report.models[0].testWindows + 1e-9,
+    );
+    expect(r.difference["r@5"][0]).toBeLessThanOrEqual(0);
+    expect(r.difference["r@5"][1]).toBeGreaterThanOrEqual(0);
+    expect(markdownReport(report)).toContain("## The same model file on a reference backend");
+  });
+
+  it("a report with the new fields re-renders the same Markdown from its report.json", async () => {
+    const report = await evaluate({ ...base, store: storeDir, models: [modelDir], bootstrap: { resamples: 20, seed: 1, level: 0.95 } });
+    const out = join(root, "replot");
+    await writeReport(out, report);
+    const md = await readFile(join(out, "report.md"), "utf8");
+    await replotReport(join(out, "report.json"));
+    expect(await readFile(join(out, "report.md"), "utf8")).toBe(md);
   });
 });
