@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { USE_LITE_ID } from "../encoders/use-lite.ts";
 import { parseUnit } from "../ingest/corpus.ts";
 import { ingest } from "../ingest/ingest.ts";
@@ -16,7 +17,9 @@ Options:
   --encoder <id>         encoder recorded in the store and used to embed       [${USE_LITE_ID}]
   --vectors <file.f32>   import float32 rows (one per concept, corpus order) instead of embedding
   --skip-bad             skip malformed lines and list them at the end (default: stop at the first)
-  --commit-every <n>     concepts per durable commit                           [256 embedding, 4096 importing]`,
+  --commit-every <n>     concepts per durable commit                           [256 embedding, 4096 importing]
+  --threads <n>          worker threads that embed, each with its own encoder; 1 embeds on the main
+                         thread (commits stay in corpus order either way)       [available cores: ${availableParallelism()}]`,
   allowPositionals: true,
   options: {
     store: { type: "string" },
@@ -25,6 +28,7 @@ Options:
     vectors: { type: "string" },
     "skip-bad": { type: "boolean" },
     "commit-every": { type: "string" },
+    threads: { type: "string" },
   },
   async run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError(`expected one corpus file, got ${positionals.length}`);
@@ -46,6 +50,7 @@ Options:
       vectors,
       skipBad: values["skip-bad"] === true,
       commitEvery: intOption(values["commit-every"], "commit-every", vectors ? 4096 : 256),
+      threads: intOption(values.threads, "threads", availableParallelism()),
       onProgress: (p) => progress.update(p.done, p.total),
     }).finally(() => progress.stop());
     const seconds = (Date.now() - started) / 1000;

@@ -6,6 +6,7 @@ import { normalizeRows } from "../math/vectors.ts";
 import type { EncoderRef } from "../store/format.ts";
 import { type NewDocument, StoreWriter } from "../store/fs-store.ts";
 import { type CorpusDocument, CorpusLineError, parseCorpusLine, type Unit } from "./corpus.ts";
+import { EmbedPool } from "./embed-pool-node.ts";
 import { readLines } from "./read-lines.ts";
 
 export interface IngestOptions {
@@ -19,6 +20,12 @@ export interface IngestOptions {
   skipBad: boolean;
   /** Concepts per commit (a commit is the unit of work a kill can lose). */
   commitEvery: number;
+  /**
+   * Worker threads that embed (default 1: on the calling thread). With N > 1 each thread loads its own encoder
+   * and embeds whole commits, up to 2N of them at once; this thread keeps the single writer and commits them in
+   * corpus order, so resume and exactly-once are as with one thread.
+   */
+  threads?: number;
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -81,10 +88,14 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const ref: EncoderRef = { id: entry.id, dim: entry.dim };
   const scanned = await scan(options.corpus, options.unit, options.skipBad);
   const vectorsFile = options.vectors ? await openVectors(options.vectors, ref.dim, scanned) : undefined;
-  // Load the encoder before the store exists, so a missing model file leaves no empty store behind.
-  let encoder: Encoder | undefined = vectorsFile ? undefined : await entry.load();
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be an integer >= 1, got ${options.threads}`);
+  // Load the encoder (or each thread's) before the store exists, so a missing model file leaves no empty store behind.
+  const pool = !vectorsFile && threads > 1 ? await EmbedPool.open(entry.id, threads) : undefined;
+  let encoder: Encoder | undefined = vectorsFile || pool ? undefined : await entry.load();
   const writer = await StoreWriter.open(options.store, ref).catch(async (error) => {
     await vectorsFile?.close();
+    await pool?.close();
     encoder?.dispose?.();
     throw error;
   });
@@ -95,45 +106,62 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     badLines: scanned.badLines,
     storeCount: writer.count,
   };
-  let pending: { doc: NewDocument; vectorRow: number }[] = [];
+  type Pending = { doc: NewDocument; vectorRow: number };
+  let pending: Pending[] = [];
   let pendingUnits = 0;
   let done = 0;
+  /** Commits whose vectors are on their way, oldest first: committed in this order, whatever order they finish in. */
+  const inFlight: { batch: Pending[]; texts: string[]; vectors: Promise<Float32Array> }[] = [];
+  const maxInFlight = pool ? 2 * pool.threads : 1;
 
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const texts = pending.flatMap((p) => p.doc.texts);
-    let vectors: Float32Array;
-    if (vectorsFile) {
-      vectors = new Float32Array(texts.length * ref.dim);
-      let offset = 0;
-      for (const p of pending) {
-        const rows = p.doc.texts.length;
-        const bytes = new Uint8Array(vectors.buffer, offset * ref.dim * 4, rows * ref.dim * 4);
-        await vectorsFile.read(bytes, 0, bytes.length, p.vectorRow * ref.dim * 4);
-        offset += rows;
-      }
-    } else {
+  const vectorsOf = async (batch: Pending[], texts: string[]): Promise<Float32Array> => {
+    if (pool) return pool.embed(texts);
+    if (!vectorsFile) {
       encoder ??= await entry.load();
-      vectors = await encoder.embed(texts);
+      return encoder.embed(texts);
     }
+    const vectors = new Float32Array(texts.length * ref.dim);
+    let offset = 0;
+    for (const p of batch) {
+      const rows = p.doc.texts.length;
+      const bytes = new Uint8Array(vectors.buffer, offset * ref.dim * 4, rows * ref.dim * 4);
+      await vectorsFile.read(bytes, 0, bytes.length, p.vectorRow * ref.dim * 4);
+      offset += rows;
+    }
+    return vectors;
+  };
+
+  const commit = async ({ batch, texts, vectors: ready }: (typeof inFlight)[number]) => {
+    const vectors = await ready;
     normalizeRows(vectors, ref.dim, (r) => {
       let row = r;
-      for (const p of pending) {
+      for (const p of batch) {
         if (row < p.doc.texts.length) return `document "${p.doc.id}" unit ${row} (vector row ${p.vectorRow + row})`;
         row -= p.doc.texts.length;
       }
       return `row ${r}`;
     });
     await writer.append(
-      pending.map((p) => p.doc),
+      batch.map((p) => p.doc),
       vectors,
     );
-    result.documentsAdded += pending.length;
+    result.documentsAdded += batch.length;
     result.conceptsAdded += texts.length;
     done += texts.length;
-    pending = [];
-    pendingUnits = 0;
     options.onProgress?.({ done, total: scanned.units });
+  };
+
+  const flush = async () => {
+    if (pending.length > 0) {
+      const batch = pending;
+      const texts = batch.flatMap((p) => p.doc.texts);
+      const vectors = vectorsOf(batch, texts);
+      vectors.catch(() => {}); // a failure surfaces when its turn to commit comes, not as an unhandled rejection
+      inFlight.push({ batch, texts, vectors });
+      pending = [];
+      pendingUnits = 0;
+    }
+    while (inFlight.length >= maxInFlight) await commit(inFlight.shift()!);
   };
 
   try {
@@ -150,9 +178,11 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       vectorRow += doc.units.length;
     }
     await flush();
+    while (inFlight.length > 0) await commit(inFlight.shift()!);
   } finally {
     await writer.close();
     await vectorsFile?.close();
+    await pool?.close();
     encoder?.dispose?.();
   }
   result.storeCount = writer.count;

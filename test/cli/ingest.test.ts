@@ -101,7 +101,8 @@ describe("lvm ingest", () => {
     const r = lvm("ingest", MINI_CORPUS);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--store <dir> is required[\s\S]*Usage|--store <dir> is required[\s\S]*lvm ingest <corpus/);
-    expect(lvm("ingest", "--help").stdout).toMatch(/--skip-bad/);
+    expect(lvm("ingest", "--help").stdout).toMatch(/--skip-bad[\s\S]*--threads <n>/);
+    expect(lvm("ingest", MINI_CORPUS, "--store", "unused", "--threads", "0").stderr).toMatch(/--threads must be an integer >= 1, got '0'/);
     expect(lvm("nope").code).toBe(2);
   });
 
@@ -166,4 +167,57 @@ describe("lvm ingest", () => {
       if (row % 97 === 0) expect(result.vector(row)[5]).toBeCloseTo(source[sourceRow * DIM + 5], 6);
     }
   });
+
+  it("embedding on 2 worker threads, killed with SIGKILL at random moments and run again: every concept exactly once, each with its own vector", async () => {
+    await using dir = await tempDir();
+    // The first mini-tier documents up to ~1,200 paragraphs, embedded in commits of 48 on two threads.
+    const docs: Awaited<ReturnType<typeof miniDocs>> = [];
+    let units = 0;
+    for (const d of await miniDocs()) {
+      if (units >= 1200) break;
+      docs.push(d);
+      units += d.paragraphs.length;
+    }
+    const corpus = join(dir.path, "c.jsonl");
+    await writeFile(corpus, docs.map((d) => JSON.stringify(d)).join("\n"));
+    const store = join(dir.path, "store");
+    const args = [LVM, "ingest", corpus, "--store", store, "--threads", "2", "--commit-every", "48"];
+
+    let killedMidway = 0;
+    for (let attempt = 0; attempt < 8 && killedMidway < 2; attempt++) {
+      const child = spawn(process.execPath, args, { stdio: "ignore", cwd: REPO });
+      const exited = new Promise((r) => child.once("exit", r));
+      const before = (await storeExists(store)) ? (await readStore(store)).count : 0;
+      const started = Date.now();
+      while (Date.now() - started < 120_000 && child.exitCode === null) {
+        const now = (await storeExists(store)) ? (await readManifest(store)).count : 0;
+        if (now > before) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 500));
+      child.kill("SIGKILL");
+      await exited;
+      const count = (await storeExists(store)) ? (await readStore(store)).count : 0;
+      if (count > 0 && count < units) killedMidway++;
+    }
+    expect(killedMidway).toBeGreaterThan(0);
+    const final = spawnSync(process.execPath, args, { encoding: "utf8", cwd: REPO });
+    expect(final.status).toBe(0);
+
+    const result = await readStore(store);
+    expect(result.count).toBe(units);
+    expect(result.documents.map((d) => d.id)).toEqual(docs.map((d) => d.id));
+    const texts = docs.flatMap((d) => d.paragraphs);
+    const shared = new Float32Array(new Uint8Array(await readFile(MINI_VECTORS)).buffer);
+    for (let row = 0; row < units; row++) {
+      expect(result.text(row)).toBe(texts[row]);
+      // The INT8 core's vector of this very paragraph (cosine to TF.js >= 0.999), not a neighbour's.
+      if (row % 7 === 0) {
+        const v = result.vector(row);
+        let dot = 0;
+        for (let j = 0; j < DIM; j++) dot += v[j] * shared[row * DIM + j];
+        expect(dot).toBeGreaterThan(0.999);
+      }
+    }
+  }, 600_000);
 });
