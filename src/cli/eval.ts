@@ -33,7 +33,10 @@ Options:
   --reference <b>       also run each model file on backend <b> and compare window by window
                         (e.g. --backend core-int8 --reference tf: an INT8 file against its own
                         weights dequantized to float32 on TF.js)
-  --bootstrap <n>       bootstrap resamples (seed 1)                                   [1000]`,
+  --bootstrap <n>       bootstrap resamples (seed 1)                                   [1000]
+  --part <p>            test (the benchmark) | val: score the saved validation split instead,
+                        to compare training choices without touching test; with several
+                        models on the same split, each gets a paired difference to the first [test]`,
   options: {
     store: { type: "string" },
     model: { type: "string", multiple: true },
@@ -47,6 +50,7 @@ Options:
     replot: { type: "string" },
     reference: { type: "string" },
     bootstrap: { type: "string" },
+    part: { type: "string" },
   },
   async run(values) {
     if (typeof values.replot === "string") {
@@ -65,6 +69,7 @@ Options:
       maxWindows: intOption(values["max-windows"], "max-windows", 0, 0),
       backend: parseEvalBackend(values.backend as string | undefined),
       exact: values.exact === true,
+      part: parsePart(values.part),
       reference: values.reference === undefined ? undefined : parseEvalBackend(values.reference as string),
       bootstrap: { resamples: intOption(values.bootstrap, "bootstrap", 1000, 1), seed: 1, level: 0.95 },
       log: (line) => console.error(line),
@@ -81,4 +86,10 @@ function parseEvalBackend(value: string | undefined): EvalBackend {
   if (value === "tf" || value === "core-int8" || value === "core-f32") return value;
   if ((ALL_BACKENDS as readonly string[]).includes(value)) return value as EvalBackend;
   throw new UsageError(`--backend must be tf, core-int8, core-f32 or a runner (${ALL_BACKENDS.join(", ")}), got '${value}'`);
+}
+
+function parsePart(value: unknown): "test" | "val" {
+  if (value === undefined || value === "test") return "test";
+  if (value === "val") return "val";
+  throw new UsageError(`--part must be test or val, got '${value}'`);
 }

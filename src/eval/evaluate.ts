@@ -89,6 +89,8 @@ export interface ModelIntervals extends BootstrapSettings {
   /** The model without its blend, and its paired difference to copy-last (blended models only). */
   unblended: RecallIntervals | null;
   unblendedDifference: RecallIntervals | null;
+  /** This model - the first model of the report, paired (both scored on the same windows); null for the first. */
+  versusFirst: { name: string; difference: RecallIntervals } | null;
 }
 
 /** The evaluated backend against a reference backend running the same model file (e.g. INT8 core vs TF.js). */
@@ -107,6 +109,8 @@ export interface EvaluationReport {
   store: { dir: string; count: number; documents: number; encoder: string };
   createdAt: string;
   seconds: number;
+  /** The split the windows come from: "test" (the benchmark) or "val" (for choices between models). */
+  part: "test" | "val";
   models: ModelEvaluation[];
   baselines: { copyLast: PredictorResult; meanContext: PredictorResult; testWindows: number };
 }
@@ -124,6 +128,8 @@ export interface EvalOptions {
   exact?: boolean;
   /** Also run each model on this backend and compare (e.g. backend core-int8, reference tf). */
   reference?: EvalBackend;
+  /** The saved split's part to score (default "test"); "val" to compare training choices without touching test. */
+  part?: "test" | "val";
   /** Bootstrap resamples and seed (default 1,000, seed 1). */
   bootstrap?: BootstrapSettings;
   log?: (line: string) => void;
@@ -249,6 +255,8 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
   const approximate = options.exact ? undefined : await loadStoreIndex(await loadCore(), store, options.store, { warn: log });
   const models: ModelEvaluation[] = [];
   let baselines: EvaluationReport["baselines"] | null = null;
+  const part = options.part ?? "test";
+  let first: { name: string; targets: Int32Array; ranks: Int32Array } | null = null;
   try {
     for (const dir of options.models) {
       const loadStart = performance.now();
@@ -266,7 +274,7 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
       if (predictor.warning) log(`${basename(dir)}: ${predictor.warning}`);
       const { predict } = predictor;
       try {
-        const test = documentsForEvaluation(store, manifest.split, "test");
+        const test = documentsForEvaluation(store, manifest.split, part);
         const testTargets = evenSample(windowTargets(store, test.documents, context), options.maxWindows);
         const val = documentsForEvaluation(store, manifest.split, "val");
         const valTargets = evenSample(windowTargets(store, val.documents, context), options.maxWindows);
@@ -327,6 +335,8 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           }
         }
         const settings = options.bootstrap ?? DEFAULT_BOOTSTRAP;
+        const sameFirst =
+          first !== null && first.targets.length === testTargets.length && first.targets.every((t, i) => t === testTargets[i]);
         const clusters = Int32Array.from(testTargets, (t) => store.documentIndex(t));
         const boot = clusteredBootstrap(
           clusters,
@@ -336,11 +346,13 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
             meanContext: meanContextRanks.excluded,
             ...(w > 0 ? { unblended: rawRanks.excluded } : {}),
             ...(referenceRanks ? { reference: referenceRanks } : {}),
+            ...(sameFirst ? { first: first!.ranks } : {}),
           },
           {
             difference: ["model", "copyLast"],
             ...(w > 0 ? { unblendedDifference: ["unblended", "copyLast"] } : {}),
             ...(referenceRanks ? { referenceDifference: ["model", "reference"] } : {}),
+            ...(sameFirst ? { versusFirst: ["model", "first"] } : {}),
           },
           settings,
         );
@@ -353,11 +365,14 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           difference: boot.differences.difference,
           unblended: boot.predictors.unblended ?? null,
           unblendedDifference: boot.differences.unblendedDifference ?? null,
+          versusFirst: sameFirst ? { name: first!.name, difference: boot.differences.versusFirst } : null,
         };
         if (reference) reference.difference = boot.differences.referenceDifference;
+        const name = backend === "tf" ? basename(dir) : `${basename(dir)} [${predictor.id}]`;
+        first ??= { name, targets: testTargets, ranks: modelRanks.excluded };
         const rolloutTargets = evenSample(testTargets, options.rolloutWindows);
         models.push({
-          name: backend === "tf" ? basename(dir) : `${basename(dir)} [${predictor.id}]`,
+          name,
           dir,
           arch: manifest.arch,
           config,
@@ -409,6 +424,7 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
     store: { dir: options.store, count: store.count, documents: store.documents.length, encoder: store.encoder.id },
     createdAt: new Date().toISOString(),
     seconds: (Date.now() - started) / 1000,
+    part,
     models,
     baselines,
   };

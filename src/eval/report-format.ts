@@ -17,6 +17,7 @@ const newer = <T extends z.ZodType>(schema: T) => schema.nullable().default(null
 export const EvaluationReportSchema = z.object({
   store: z.object({ dir: z.string(), count: nonNegativeInt(), documents: nonNegativeInt(), encoder: z.string() }),
   createdAt: z.string(),
+  part: z.enum(["test", "val"]).default("test"),
   seconds: z.number(),
   models: z
     .array(
@@ -67,6 +68,7 @@ export const EvaluationReportSchema = z.object({
             difference: intervals,
             unblended: intervals.nullable(),
             unblendedDifference: intervals.nullable(),
+            versusFirst: z.object({ name: z.string(), difference: intervals }).nullable().default(null),
           }),
         ),
         reference: newer(

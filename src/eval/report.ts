@@ -49,6 +49,7 @@ function intervalSection(models: ModelEvaluation[]): string[] {
         intervalRow(`mean of context (${m.name}'s windows)`, i.meanContext),
       );
     lines.push(intervalRow(`**${m.name}**`, i.model), intervalRow(`**${m.name} - copy last** (paired)`, i.difference));
+    if (i.versusFirst) lines.push(intervalRow(`${m.name} - ${i.versusFirst.name} (paired)`, i.versusFirst.difference));
     if (i.unblended && i.unblendedDifference)
       lines.push(
         intervalRow(`${m.name} without blend`, i.unblended),
@@ -123,7 +124,7 @@ export function markdownReport(report: EvaluationReport, plots = plotFiles()): s
     "# LVM evaluation",
     "",
     `Store \`${store.dir}\`: ${store.count.toLocaleString("en-US")} concepts, ${store.documents} documents, encoder ${store.encoder}. ` +
-      `${baselines.testWindows} test windows (5 context concepts -> the 6th, one article each) from the model's article-disjoint test split` +
+      `${baselines.testWindows} ${report.part === "val" ? "VALIDATION windows (not the benchmark: for choices between models)" : "test windows"} (5 context concepts -> the 6th, one article each) from the model's article-disjoint ${report.part === "val" ? "validation" : "test"} split` +
       `${models.every((m) => m.sameStore) ? "" : " (store differs from the training store: every document unseen in training)"}. ` +
       `Index = every concept of the store. Generated ${report.createdAt} in ${report.seconds.toFixed(0)} s.`,
     "",

@@ -319,6 +319,29 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     expect(markdownReport(report)).toContain("## The same model file on a reference backend");
   });
 
+  it("--part val scores the validation split; models on the same windows get a paired difference to the first", async () => {
+    const store = await readStore(storeDir);
+    const blended = await writeTestModel("val-blend", 1, { lastWeight: 0.3 });
+    const report = await evaluate({
+      ...base,
+      store: storeDir,
+      models: [modelDir, modelDir, blended],
+      part: "val",
+      bootstrap: { resamples: 50, seed: 1, level: 0.95 },
+    });
+    expect(report.part).toBe("val");
+    const valTargets = windowTargets(store, splitDocuments(store.documents.length, 1).val, 5);
+    expect(report.models.map((m) => m.testWindows)).toEqual([valTargets.length, valTargets.length, valTargets.length]);
+    expect(report.models[0].intervals?.versusFirst).toBeNull();
+    expect(report.models[1].intervals?.versusFirst?.name).toBe("copy-model");
+    for (const i of Object.values(report.models[1].intervals!.versusFirst!.difference)) expect(i).toEqual([0, 0]);
+    const d = report.models[2].intervals!.versusFirst!.difference["r@5"];
+    expect(d[0]).toBeLessThanOrEqual(d[1]);
+    expect(d).not.toEqual([0, 0]);
+    expect(markdownReport(report)).toContain("VALIDATION windows");
+    expect(markdownReport(report)).toContain("| val-blend - copy-model (paired) |");
+  });
+
   it("a report with the new fields re-renders the same Markdown from its report.json", async () => {
     const report = await evaluate({ ...base, store: storeDir, models: [modelDir], bootstrap: { resamples: 20, seed: 1, level: 0.95 } });
     const out = join(root, "replot");
