@@ -4,6 +4,8 @@
 //   core-int8  USE-lite on the WASM core, INT8 (src/encoders/use-lite-core.ts), embed only
 //   core-f32   the same in f32
 //   ingest     `lvm ingest` end to end with the default encoder (core INT8): corpus -> embed -> durable store
+//   ingest-2   the same with --threads 2 (two worker threads embedding, each with its own core; CPU time of
+//              the whole process, all threads)
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,17 +34,31 @@ if (runtime === "tfjs") {
 } else if (runtime === "core-int8" || runtime === "core-f32") {
   const { loadUseLiteCoreEncoder } = await import("../src/encoders/use-lite-core-node.ts");
   time = await embedOnly(await loadUseLiteCoreEncoder({ precision: runtime === "core-int8" ? "int8" : "f32" }), 256);
-} else if (runtime === "ingest") {
+} else if (runtime === "ingest" || runtime === "ingest-2") {
   const { ingest } = await import("../src/ingest/ingest.ts");
+  threads = runtime === "ingest" ? 1 : 2;
   const dir = await mkdtemp(join(tmpdir(), "lvm-bench-"));
   const corpus = join(dir, "corpus.jsonl");
   await writeFile(corpus, docs.map((d) => JSON.stringify(d)).join("\n"));
   const stop = startTimer();
-  await ingest({ corpus, store: join(dir, "store"), unit: { kind: "paragraph" }, encoder: "use-lite", skipBad: false, commitEvery: 256 });
+  const cpu0 = process.cpuUsage();
+  await ingest({
+    corpus,
+    store: join(dir, "store"),
+    unit: { kind: "paragraph" },
+    encoder: "use-lite",
+    skipBad: false,
+    commitEvery: 256,
+    threads,
+  });
   time = stop();
+  if (threads > 1) {
+    const cpu = process.cpuUsage(cpu0);
+    time.cpuMs = (cpu.user + cpu.system) / 1000;
+  }
   await rm(dir, { recursive: true, force: true });
 } else {
-  throw new Error(`unknown runtime '${runtime}' (tfjs, core-int8, core-f32, ingest)`);
+  throw new Error(`unknown runtime '${runtime}' (tfjs, core-int8, core-f32, ingest, ingest-2)`);
 }
 const seconds = time.wallMs / 1000;
 const cpuSeconds = time.cpuMs / 1000;
