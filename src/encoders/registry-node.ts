@@ -13,7 +13,8 @@ export const encoders: Record<string, EncoderEntry> = {
     id: USE_LITE_ID,
     dim: USE_LITE_DIM,
     // The WASM core, INT8 (same function as TF.js up to INT8 error: cosine >= 0.999 on every mini-tier
-    // paragraph, test/encoders/use-lite-core.test.ts). LVM_USE_LITE=f32 runs the core in f32, =tfjs TF.js.
+    // paragraph, test/encoders/use-lite-core.test.ts). LVM_USE_LITE=f32 runs the core in f32, =tfjs TF.js,
+    // =int8-edge the INT8 edge weights the Worker and the page's in-browser mode run (same vectors as theirs).
     load: () => loadUseLite(process.env.LVM_USE_LITE ?? "int8"),
   },
   // GTR-T5-base from models/gtr-t5-base/ ($LVM_MODELS_DIR): `lvm models pull gtr-t5-base` fetches it (docs/gtr-t5.md).
@@ -33,7 +34,23 @@ async function loadUseLite(backend: string): Promise<Encoder> {
   if (backend === "tfjs") return (await import("./use-lite-node.ts")).loadUseLiteEncoder();
   if (backend === "int8" || backend === "f32")
     return (await import("./use-lite-core-node.ts")).loadUseLiteCoreEncoder({ precision: backend });
-  throw new Error(`LVM_USE_LITE must be int8, f32 or tfjs, got '${backend}'`);
+  if (backend === "int8-edge") return loadUseLiteEdge();
+  throw new Error(`LVM_USE_LITE must be int8, int8-edge, f32 or tfjs, got '${backend}'`);
+}
+
+/** The Worker's and the page's weights (INT8 embedding and head too), so Node embeds a text exactly as they do. */
+async function loadUseLiteEdge(): Promise<Encoder> {
+  const [{ readFile }, { loadCore }, { createUseLiteCoreEncoder }, { USE_LITE_EDGE_FILE }] = await Promise.all([
+    import("node:fs/promises"),
+    import("../core/wasm-core-node.ts"),
+    import("./use-lite-core.ts"),
+    import("./use-lite-core-format.ts"),
+  ]);
+  const path = new URL(`../../wasm/build/${USE_LITE_EDGE_FILE}`, import.meta.url);
+  const bytes = await readFile(path).catch(() => {
+    throw new Error(`${path.pathname} is missing: run 'npm run build' (npm install does it)`);
+  });
+  return createUseLiteCoreEncoder(await loadCore(), bytes);
 }
 
 export function encoderEntry(id: string): EncoderEntry {
