@@ -1,18 +1,13 @@
 // Request and response schemas of the HTTP API: they validate requests, type the handlers and the page's
 // client (hono/client), and generate the OpenAPI document (src/api/openapi-document.ts) — one source for all three.
 import { z } from "@hono/zod-openapi";
+import { normalizeText } from "../encoders/normalize-text.ts";
 
 export const MAX_CONTEXT = 64;
 export const MAX_TEXTS = 256;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-// C0 and C1 controls and DEL, except tab, line feed and carriage return (white space the encoder reads as before).
-const CONTROL = /[^\P{Cc}\t\n\r]/gu;
-
-/** A request text as the encoder reads it: lone surrogates become U+FFFD, control characters spaces. */
-export function normalizeText(text: string): string {
-  return text.replace(LONE_SURROGATE, "\uFFFD").replace(CONTROL, " ");
-}
+// Lone surrogates -> U+FFFD, control characters -> spaces (the page's in-browser encoder applies the same).
+export { normalizeText };
 
 /** A vector of finite numbers (JSON has no NaN/Infinity: they arrive as null or huge literals). */
 const vector = z.array(z.number().refine(Number.isFinite, "must be a finite number"));
