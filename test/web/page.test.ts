@@ -19,7 +19,8 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
   beforeAll(async () => {
     const dir = await tempDir();
     cleanup = dir[Symbol.asyncDispose];
-    server = await startNodeServer({ LVM_METRICS_DB: join(dir.path, "m.sqlite") });
+    // Node on the edge weights the page's in-browser encoder runs, so both modes embed a pasted text alike.
+    server = await startNodeServer({ LVM_METRICS_DB: join(dir.path, "m.sqlite"), LVM_USE_LITE: "int8-edge" });
     base = server.base;
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({
@@ -131,6 +132,113 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     expect(new Set(server).size).toBe(server.length); // never a context row, never a row twice
     expect(await chainAfterGenerate("browser")).toEqual(server);
     expect(errors).toEqual([]);
+  });
+
+  it("embeds pasted text in the browser (no /v1/embed) and returns the server's rows for it", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const embedCalls: string[] = [];
+    const weights: number[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/v1/embed") embedCalls.push(r.url());
+    });
+    page.on("response", (r) => {
+      if (r.url().endsWith("/use-lite-int8-edge.bin")) weights.push(r.status());
+    });
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    // Texts no stored concept has: each must be embedded (a stored text would be answered by its row). One has a
+    // control character, which both modes read as a space (normalizeText).
+    await page.fill(
+      "#passage",
+      [
+        "Glaciers carve deep valleys as they slowly move downhill over thousands of years.",
+        "Meltwater from the ice feeds rivers that carry fine sediment towards the lowlands.",
+        "Farmers in the valley grow barley\u0007and keep sheep on the steep upper pastures.",
+        "In winter the passes close and the villages depend on stored grain and cheese.",
+        "A railway tunnel opened in the last century and brought tourists every summer.",
+      ].join("\n\n"),
+    );
+    await page.click("#split");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 5);
+    expect(await page.$$eval("#chain li[data-row]", (li) => li.length)).toBe(0);
+
+    // Every status line the page shows, in order (a poll could miss a short one).
+    await page.evaluate(() => {
+      const status = document.getElementById("status") as HTMLElement;
+      const seen: string[] = [];
+      (window as unknown as { statuses: string[] }).statuses = seen;
+      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    // Rows and their shown scores (3 decimals): the same encoder on the same core gives the same vectors.
+    const resultsByModel = (): Promise<Record<string, string[]>> =>
+      page.$$eval(".card", (cards) =>
+        Object.fromEntries(
+          cards.map((c) => [
+            (c as HTMLElement).dataset.model,
+            [...c.querySelectorAll("li button")].map((b) => `${(b as HTMLElement).dataset.row} ${b.querySelector(".score")?.textContent}`),
+          ]),
+        ),
+      );
+    const predictIn = async (mode: "server" | "browser") => {
+      await page.check(`input[name=mode][value=${mode}]`);
+      await page.evaluate(() => {
+        (document.getElementById("status") as HTMLElement).textContent = "";
+      });
+      await page.click("#predict");
+      await page.waitForFunction(() => /^(Ran|Failed)/.test(document.querySelector("#status")?.textContent ?? ""), null, {
+        timeout: 60_000,
+      });
+      expect(await page.textContent("#status")).toMatch(mode === "browser" ? /^Ran in this browser/ : /^Ran on the server/);
+      return resultsByModel();
+    };
+
+    // Browser mode first, so no vector the server made is at hand.
+    const browserResults = await predictIn("browser");
+    expect(embedCalls).toEqual([]);
+    expect(weights).toEqual([200]);
+    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    expect(statuses.some((t) => t.includes("sentence encoder"))).toBe(true); // the page said it was loading it
+
+    const serverResults = await predictIn("server");
+    expect(embedCalls).toHaveLength(1); // server mode embeds the texts itself: two encoders' vectors are compared
+    expect(Object.keys(serverResults).length).toBeGreaterThanOrEqual(2);
+    for (const results of Object.values(serverResults)) expect(results).toHaveLength(5);
+    expect(browserResults).toEqual(serverResults);
+
+    // Again in the browser: the encoder is downloaded once, and still nothing goes to /v1/embed.
+    expect(await predictIn("browser")).toEqual(serverResults);
+    expect(weights).toEqual([200]);
+    expect(embedCalls).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("says when the in-browser encoder cannot be loaded, and loads it on the next try", async () => {
+    const page = await browser.newPage();
+    await page.route("**/use-lite-int8-edge.bin", (route) => route.fulfill({ status: 404, body: "missing" }));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.fill("#passage", "A lighthouse keeper logs the passing ships every night.");
+    await page.click("#split");
+    await page.check("input[name=mode][value=browser]");
+    const predict = async () => {
+      await page.evaluate(() => {
+        (document.getElementById("status") as HTMLElement).textContent = "";
+      });
+      await page.click("#predict");
+      await page.waitForFunction(() => /^(Ran|Failed)/.test(document.querySelector("#status")?.textContent ?? ""), null, {
+        timeout: 60_000,
+      });
+      return (await page.textContent("#status")) ?? "";
+    };
+    expect(await predict()).toBe("Failed: the sentence encoder's weights (/use-lite-int8-edge.bin): HTTP 404");
+    await page.unroute("**/use-lite-int8-edge.bin");
+    expect(await predict()).toMatch(/^Ran in this browser/);
   });
 
   it("is usable at phone width with the keyboard alone", async () => {

@@ -1,7 +1,7 @@
-// In-browser mode: the INT8 store, the WASM core's exact index and the models, downloaded once, as the
-// prediction service's deps, so this page runs the very nextConcepts/generateChain the server runs.
+// In-browser mode: the INT8 store, the WASM core's exact index, the models and the sentence encoder, downloaded
+// once, as the prediction service's deps, so this page runs the very nextConcepts/generateChain the server runs.
 import { WasmCore } from "../../core/wasm-core.ts";
-import type { Encoder } from "../../encoders/types.ts";
+import { USE_LITE_ID } from "../../encoders/use-lite-weights.ts";
 import { CoreIndex } from "../../index/core-index.ts";
 import { baselineModels } from "../../lvm/baselines.ts";
 import { coreModel } from "../../lvm/core-model.ts";
@@ -9,9 +9,10 @@ import type { ModelManifest } from "../../lvm/model-format.ts";
 import { loadModelFromBytes } from "../../lvm/reference.ts";
 import { ModelRegistry } from "../../lvm/registry.ts";
 import type { PredictDeps } from "../../predict/types.ts";
-import { type ConceptStore, storeFromBytes } from "../../store/concept-store.ts";
+import { storeFromBytes } from "../../store/concept-store.ts";
 import { BUNDLE_FILES, type BundleFileName } from "../../store/format.ts";
-import { client, unwrap } from "./api.ts";
+import { client } from "./api.ts";
+import { pageEncoder } from "./page-encoder.ts";
 import { tryWebGpuRunner } from "./webgpu.ts";
 
 export interface BrowserEngine {
@@ -54,32 +55,11 @@ async function loadEngine(): Promise<BrowserEngine> {
     store,
     exactIndex: { kind: "exact-core (browser)", search: (query, k, exclude) => index.search(query, k, exclude) },
     models,
-    encoder: async () => remoteEncoder(store),
+    // Texts are embedded here too, by USE-lite INT8 on this core (page-encoder.ts): nothing goes to /v1/embed.
+    // Only for a USE-lite store; else texts get the service's text_unsupported.
+    encoder: store.encoder.id === USE_LITE_ID ? () => pageEncoder(core) : undefined,
   };
   return { deps, core };
-}
-
-/** Embedding stays on the server (the encoder is 27 MB); each text is embedded once. */
-function remoteEncoder(store: ConceptStore): Encoder {
-  const cache = new Map<string, Float32Array>();
-  return {
-    id: store.encoder.id,
-    dim: store.dim,
-    async embed(texts) {
-      const missing = [...new Set(texts.filter((t) => !cache.has(t)))];
-      if (missing.length > 0) {
-        const { vectors } = await unwrap(client.v1.embed.$post({ json: { texts: missing } }));
-        missing.forEach((t, i) => {
-          cache.set(t, Float32Array.from(vectors[i]));
-        });
-      }
-      const out = new Float32Array(texts.length * store.dim);
-      texts.forEach((t, i) => {
-        out.set(cache.get(t) as Float32Array, i * store.dim);
-      });
-      return out;
-    },
-  };
 }
 
 /** Adds model `name` to the engine's registry (baselines are there already): WebGPU where offered, else the WASM core. */

@@ -1,7 +1,6 @@
 // The chain of concepts: the context the models read (its last five items) and how it is shown.
 import type { ContextItem } from "../../predict/types.ts";
 import { encodeVectorB64 } from "../../predict/vector-b64.ts";
-import { client } from "./api.ts";
 import { $, element } from "./dom.ts";
 
 export const CONTEXT = 5;
@@ -12,23 +11,30 @@ export interface ChainItem {
   row?: number;
   /** Set once a typed text is embedded (embedContext): sent as {b64}, base64 float32. */
   vector?: Float32Array;
+  /** Which encoder made `vector` (the server's or this page's): the other mode embeds the text again. */
+  vectorBy?: string;
 }
 
 export const chain: ChainItem[] = [];
 
+/** The context's typed texts that `by` has not embedded yet. */
+export function unembedded(by: string): ChainItem[] {
+  return chain.slice(-CONTEXT).filter((c) => c.row === undefined && c.vectorBy !== by);
+}
+
 /**
- * Embeds the context's typed texts once (one POST /v1/embed) and keeps their vectors, so the requests carry
- * them as {b64} (a quarter of JSON numbers) and each model's request skips the encoder. Where the deployment
- * has no encoder they stay texts, and the prediction request says why.
+ * Embeds the context's typed texts once per encoder (`embed`: POST /v1/embed, or this page's encoder) and keeps
+ * their vectors, so the requests carry them as {b64} (a quarter of JSON numbers) and each model's request skips
+ * the encoder. Where `embed` gives nothing (a deployment with no encoder) they stay texts, and the prediction
+ * request says why.
  */
-export async function embedContext(): Promise<void> {
-  const pending = chain.slice(-CONTEXT).filter((c) => c.row === undefined && c.vector === undefined);
+export async function embedContext(by: string, embed: (texts: string[]) => Promise<Float32Array[] | undefined>): Promise<void> {
+  const pending = unembedded(by);
   if (pending.length === 0) return;
-  const res = await client.v1.embed.$post({ json: { texts: pending.map((c) => c.text) } });
-  if (!res.ok) return;
-  const { vectors } = await res.json();
+  const vectors = await embed(pending.map((c) => c.text));
   pending.forEach((c, i) => {
-    c.vector = Float32Array.from(vectors[i]);
+    c.vector = vectors?.[i];
+    c.vectorBy = vectors ? by : undefined;
   });
 }
 

@@ -1,15 +1,17 @@
 // The web page's script (bundled by esbuild into public/app.js): wires the controls to the modules beside it.
-// Server mode calls the API (hono/client); browser mode downloads the INT8 store and the models once and runs
-// the same prediction service (src/predict) here, on WebGPU where the browser offers it, else the WASM core.
+// Server mode calls the API (hono/client); browser mode downloads the INT8 store, the models and (for typed texts)
+// the sentence encoder once and runs the same prediction service (src/predict) here, on WebGPU where the browser
+// offers it, else the WASM core; typed texts are embedded here too (page-encoder.ts), never by /v1/embed.
 import { engineStarted } from "./browser-engine.ts";
-import { chain, contextItems, embedContext, renderChain } from "./chain.ts";
+import { chain, contextItems, renderChain, unembedded } from "./chain.ts";
 import { $, setStatus } from "./dom.ts";
 import { loadMetrics } from "./metrics.ts";
 import { loadModelsList, selectedModels } from "./models-list.ts";
+import { pageEncoderLoaded } from "./page-encoder.ts";
 import { loadArticles, pickArticle, splitPassage } from "./passage.ts";
 import { loadReport } from "./report.ts";
 import { renderResults } from "./results.ts";
-import { type Mode, runGenerate, runNext } from "./run.ts";
+import { embedTyped, type Mode, runGenerate, runNext } from "./run.ts";
 
 const mode = () => (document.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value ?? "server") as Mode;
 const where = (m: Mode) => (m === "browser" ? "in this browser" : "on the server");
@@ -28,13 +30,20 @@ function ready(): string[] | undefined {
   return names;
 }
 
+/** Embeds the context's typed texts where `m` runs, saying so while this page's encoder downloads (once). */
+async function embed(m: Mode) {
+  if (m === "browser" && !pageEncoderLoaded() && unembedded(m).length > 0)
+    setStatus(engineStarted() ? "Loading the sentence encoder…" : "Downloading the INT8 store, the models and the sentence encoder…");
+  await embedTyped(m);
+}
+
 async function predict() {
   const names = ready();
   if (!names) return;
   const m = mode();
   setStatus(m === "browser" && !engineStarted() ? "Downloading the INT8 store and model…" : "Predicting…");
   try {
-    await embedContext();
+    await embed(m);
     const columns = await runNext(m, names, { context: contextItems(), k: Number($<HTMLSelectElement>("k").value) });
     renderResults(columns, (r) => {
       chain.push({ text: r.text, row: r.row });
@@ -53,7 +62,7 @@ async function generate() {
   const m = mode();
   setStatus(`Generating with ${names[0]}…`);
   try {
-    await embedContext();
+    await embed(m);
     const result = await runGenerate(m, names[0], { context: contextItems(), steps: 5 });
     chain.push(...result.steps.map((s) => ({ text: s.text, row: s.row })));
     renderChain();

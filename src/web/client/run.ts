@@ -5,6 +5,7 @@ import { nextConcepts } from "../../predict/next.ts";
 import type { GenerateResult, NextRequest } from "../../predict/types.ts";
 import { client, unwrap } from "./api.ts";
 import { browserEngine, ensureModel } from "./browser-engine.ts";
+import { embedContext } from "./chain.ts";
 
 export type Mode = "server" | "browser";
 
@@ -13,6 +14,28 @@ export interface Column {
   backend: string;
   ms: number;
   results: { row: number; text: string; title: string; score: number }[];
+}
+
+/**
+ * Embeds the context's typed texts where `mode` runs: one POST /v1/embed on the server, or this page's encoder
+ * (USE-lite INT8 on the WASM core, page-encoder.ts) in the browser, which never calls /v1/embed.
+ */
+export async function embedTyped(mode: Mode): Promise<void> {
+  if (mode === "server") {
+    return embedContext(mode, async (texts) => {
+      const res = await client.v1.embed.$post({ json: { texts } });
+      if (!res.ok) return undefined;
+      return (await res.json()).vectors.map((v) => Float32Array.from(v));
+    });
+  }
+  const e = await browserEngine();
+  const encoder = e.deps.encoder;
+  if (!encoder) return; // a store from another encoder: the texts go as texts and the service says why
+  return embedContext(mode, async (texts) => {
+    const rows = await (await encoder()).embed(texts);
+    const dim = e.deps.store.dim;
+    return texts.map((_, i) => rows.slice(i * dim, (i + 1) * dim));
+  });
 }
 
 // Both modes search every row (the browser has no approximate index), so their results can be compared.
