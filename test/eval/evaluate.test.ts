@@ -325,7 +325,7 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     const report = await evaluate({
       ...base,
       store: storeDir,
-      models: [modelDir, modelDir, blended],
+      models: [blended, modelDir, blended],
       part: "val",
       bootstrap: { resamples: 50, seed: 1, level: 0.95 },
     });
@@ -333,13 +333,15 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     const valTargets = windowTargets(store, splitDocuments(store.documents.length, 1).val, 5);
     expect(report.models.map((m) => m.testWindows)).toEqual([valTargets.length, valTargets.length, valTargets.length]);
     expect(report.models[0].intervals?.versusFirst).toBeNull();
-    expect(report.models[1].intervals?.versusFirst?.name).toBe("copy-model");
-    for (const i of Object.values(report.models[1].intervals!.versusFirst!.difference)) expect(i).toEqual([0, 0]);
-    const d = report.models[2].intervals!.versusFirst!.difference["r@5"];
+    // The same model again: exactly [0, 0]. The copy-last model: 0 against copy-last, not against the first model.
+    expect(report.models[2].intervals?.versusFirst?.name).toBe("val-blend");
+    for (const i of Object.values(report.models[2].intervals!.versusFirst!.difference)) expect(i).toEqual([0, 0]);
+    for (const i of Object.values(report.models[1].intervals!.difference)) expect(i).toEqual([0, 0]);
+    const d = report.models[1].intervals!.versusFirst!.difference["r@5"];
     expect(d[0]).toBeLessThanOrEqual(d[1]);
     expect(d).not.toEqual([0, 0]);
     expect(markdownReport(report)).toContain("VALIDATION windows");
-    expect(markdownReport(report)).toContain("| val-blend - copy-model (paired) |");
+    expect(markdownReport(report)).toContain("| copy-model - val-blend (paired) |");
   });
 
   it("a report with the new fields re-renders the same Markdown from its report.json", async () => {
