@@ -11,6 +11,7 @@ import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
+import { EmbedPool } from "../encoders/embed-pool-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { CoreIndex } from "../index/core-index.ts";
@@ -124,11 +125,15 @@ export async function startServer(options: ServerOptions) {
   const first = await openSnapshot(core, storeDir);
   const entry = encoderEntry(first.store.encoder.id);
   // Loaded in the background so the port opens at once; text requests wait for it. Behind the process's
-  // embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), shared by every store snapshot.
+  // embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), shared by every store snapshot; on
+  // LVM_EMBED_THREADS worker threads (EmbedPool) when > 1, else on this thread.
   const embedCache = createEmbeddingCache(embeddingCacheOptions(process.env));
+  const embedThreads = Number(process.env.LVM_EMBED_THREADS ?? 1);
+  if (!Number.isInteger(embedThreads) || embedThreads < 1)
+    throw new Error(`LVM_EMBED_THREADS must be an integer >= 1, got '${process.env.LVM_EMBED_THREADS}'`);
   let loading: Promise<Encoder> | undefined;
   const encoder = () => {
-    loading ??= entry.load().then((e) => embedCache.wrap(e));
+    loading ??= (embedThreads > 1 ? EmbedPool.open(entry.id, embedThreads) : entry.load()).then((e) => embedCache.wrap(e));
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));

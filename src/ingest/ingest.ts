@@ -1,12 +1,12 @@
 // Node: `lvm ingest` — corpus file → concept store, embedding or importing vectors, resumable.
 import { open, stat } from "node:fs/promises";
+import { EmbedPool } from "../encoders/embed-pool-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { normalizeRows } from "../math/vectors.ts";
 import type { EncoderRef } from "../store/format.ts";
 import { type NewDocument, StoreWriter } from "../store/fs-store.ts";
 import { type CorpusDocument, CorpusLineError, parseCorpusLine, type Unit } from "./corpus.ts";
-import { EmbedPool } from "./embed-pool-node.ts";
 import { readLines } from "./read-lines.ts";
 
 export interface IngestOptions {

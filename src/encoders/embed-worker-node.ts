@@ -1,10 +1,11 @@
-// Node worker thread of `lvm ingest --threads N` (embed-pool-node.ts): loads its own encoder (for USE-lite, its
-// own WASM core instance) and embeds the batches the main thread sends, one at a time.
+// Node worker thread of an EmbedPool (embed-pool-node.ts: `lvm ingest --threads N`, the server's
+// LVM_EMBED_THREADS): loads its own encoder (for USE-lite, its own WASM core instance) and embeds the batches
+// the main thread sends, one at a time.
 //   in:  { id, texts: string[] }
 //   out: { ready: true } once loaded | { ready: false, error } | { id, vectors: Float32Array } | { id, error }
 import { parentPort, workerData } from "node:worker_threads";
-import { encoderEntry } from "../encoders/registry-node.ts";
-import type { Encoder } from "../encoders/types.ts";
+import { encoderEntry } from "./registry-node.ts";
+import type { Encoder } from "./types.ts";
 
 const port = parentPort;
 if (!port) throw new Error("embed-worker-node.ts runs as a worker thread");
