@@ -27,7 +27,7 @@ function sameWindows(models: ModelEvaluation[]): boolean {
   return models.every((m) => key(m) === key(models[0]));
 }
 
-function intervalSection(models: ModelEvaluation[]): string[] {
+function intervalSection(models: ModelEvaluation[], part: "test" | "val"): string[] {
   const withIntervals = models.filter((m) => m.intervals);
   if (withIntervals.length === 0) return [];
   const first = withIntervals[0].intervals!;
@@ -35,7 +35,7 @@ function intervalSection(models: ModelEvaluation[]): string[] {
   const lines = [
     "## 95% intervals (article-clustered bootstrap)",
     "",
-    `Each of ${first.resamples.toLocaleString("en-US")} resamples (seed ${first.seed}) draws the test articles with replacement (${first.articles} articles) and keeps all their windows; percentile intervals at ${first.level * 100}%. A difference is paired: the same resampled articles for both predictors. An interval of a difference above 0 means the lead is not an accident of which articles were drawn.`,
+    `Each of ${first.resamples.toLocaleString("en-US")} resamples (seed ${first.seed}) draws the ${part === "val" ? "validation" : "test"} articles with replacement (${first.articles} articles) and keeps all their windows; percentile intervals at ${first.level * 100}%. A difference is paired: the same resampled articles for both predictors. An interval of a difference above 0 means the lead is not an accident of which articles were drawn.`,
     "",
     "| predictor | R@1 | R@5 | R@10 | R@20 | MRR |",
     "|---|---|---|---|---|---|",
@@ -142,7 +142,7 @@ export function markdownReport(report: EvaluationReport, plots = plotFiles()): s
       .filter((m) => m.testIndexed)
       .map((m) => row(`${m.name} via ${m.testIndexed?.index} (ef ${m.testIndexed?.ef}, top 20)`, m.testIndexed!.excluded)),
     "",
-    ...intervalSection(models),
+    ...intervalSection(models, report.part ?? "test"),
     ...referenceSection(models),
     "## 2.1 bis: the research report's protocol (context left among the candidates)",
     "",
