@@ -22,7 +22,15 @@ const GraphModelSchema = z.looseObject({
  * vocab.json: SentencePiece pieces and their scores, in id order. Seven pieces with ':' have a null score in
  * the package; the reference tokenizer's arithmetic turns null into 0, so it is read as 0.
  */
-const VocabularySchema = z.array(z.tuple([z.string(), z.number().nullable().transform((score) => score ?? 0)]));
+const VocabularySchema = z.array(
+  z.tuple([
+    z.string(),
+    z
+      .number()
+      .nullable()
+      .transform((score) => score ?? 0),
+  ]),
+);
 
 const require = createRequire(import.meta.url);
 
