@@ -88,6 +88,8 @@ export class EmbeddingCache {
       id: encoder.id,
       dim: encoder.dim,
       embed: (texts) => this.embed(encoder, texts),
+      // Whether a text is cut is the encoder's to say, cached or not (responses list truncated items).
+      ...(encoder.truncates ? { truncates: (text: string) => encoder.truncates!(text) } : {}),
       dispose: () => {
         this.lru?.clear();
         encoder.dispose?.();

@@ -5,6 +5,11 @@
 import { Worker } from "node:worker_threads";
 import { encoderEntry } from "./registry-node.ts";
 import type { Encoder } from "./types.ts";
+import { UnigramTokenizer } from "./unigram-tokenizer.ts";
+import { truncatedByUseLite } from "./use-lite-core.ts";
+import { readUseLiteCoreFile } from "./use-lite-core-format.ts";
+import { readUseLiteCoreWeights } from "./use-lite-core-node.ts";
+import { USE_LITE_ID } from "./use-lite-weights.ts";
 
 /** Queued calls are sent together while their texts add up to at most this many. */
 const MERGE_TEXTS = 64;
@@ -27,6 +32,7 @@ interface Slot {
 export class EmbedPool implements Encoder {
   readonly id: string;
   readonly dim: number;
+  truncates?: (text: string) => boolean;
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
   private nextId = 0;
@@ -89,11 +95,17 @@ export class EmbedPool implements Encoder {
     }
     // Only the loading listeners: Worker keeps its own (newListener) to ref its port while 'message' is listened to.
     for (const w of workers) for (const event of ["message", "error", "exit"]) w.removeAllListeners(event);
-    return new EmbedPool(
+    const pool = new EmbedPool(
       entry.id,
       entry.dim,
       workers.map((worker) => ({ worker })),
     );
+    if (entry.id === USE_LITE_ID) {
+      // Truncation is a tokenizer question, answered here: the vocabulary travels in the core's weights file.
+      const tokenizer = new UnigramTokenizer(readUseLiteCoreFile(await readUseLiteCoreWeights("int8")).vocabulary);
+      pool.truncates = (text: string) => truncatedByUseLite(tokenizer, text);
+    }
+    return pool;
   }
 
   get threads(): number {

@@ -104,6 +104,12 @@ export function readableText(text: string): string {
   return text.slice(0, high >= 0xd800 && high <= 0xdbff ? USE_LITE_MAX_CHARS - 1 : USE_LITE_MAX_CHARS);
 }
 
+/** Whether USE-lite reads only the beginning of `text`: past USE_LITE_MAX_CHARS characters or 128 tokens. */
+export function truncatedByUseLite(tokenizer: UnigramTokenizer, text: string): boolean {
+  const head = readableText(text);
+  return head.length < text.length || tokenizer.encode(head).length > USE_LITE_MAX_TOKENS;
+}
+
 export class UseLiteCore implements Encoder {
   readonly id = USE_LITE_ID;
   readonly dim = USE_LITE_DIM;
@@ -218,8 +224,7 @@ export class UseLiteCore implements Encoder {
 
   /** Whether the vector is of the text's beginning only: past 128 tokens or USE_LITE_MAX_CHARS characters. */
   truncates(text: string): boolean {
-    const head = readableText(text);
-    return head.length < text.length || this.tokenizer.encode(head).length > USE_LITE_MAX_TOKENS;
+    return truncatedByUseLite(this.tokenizer, text);
   }
 
   /** Embeds on the calling thread, yielding to the event loop between packed batches of a large call. */

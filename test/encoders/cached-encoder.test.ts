@@ -104,4 +104,12 @@ describe("EmbeddingCache", () => {
     expect(embeddingCacheOptions({})).toEqual({ maxEntries: undefined, maxBytes: undefined });
     expect(() => embeddingCacheOptions({ LVM_EMBED_CACHE_MB: "lots" })).toThrow(/LVM_EMBED_CACHE_MB must be a number >= 0, got 'lots'/);
   });
+
+  it("keeps the wrapped encoder's truncation answer (or its absence)", () => {
+    const cache = new EmbeddingCache({});
+    const { encoder } = countingEncoder();
+    expect(cache.wrap(encoder).truncates).toBeUndefined();
+    const cutting = cache.wrap({ ...encoder, truncates: (text: string) => text.length > 10 });
+    expect([cutting.truncates?.("short"), cutting.truncates?.("much longer than ten")]).toEqual([false, true]);
+  });
 });

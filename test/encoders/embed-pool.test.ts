@@ -41,4 +41,10 @@ describe("EmbedPool", () => {
     expect(((results[2] as PromiseRejectedResult).reason as Error).message).toMatch(/text 1 is empty/);
     expect(Array.from((results[3] as PromiseFulfilledResult<Float32Array>).value)).toEqual(Array.from(await local.embed(["third"])));
   });
+
+  it("says which texts it cuts, as the encoder on this thread does (responses list them as truncated)", () => {
+    const long = "word ".repeat(400);
+    for (const text of ["a short sentence.", long, "x".repeat(5000)]) expect(pool.truncates?.(text)).toBe(local.truncates?.(text));
+    expect(pool.truncates?.(long)).toBe(true);
+  });
 });

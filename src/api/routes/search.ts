@@ -1,7 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { searchConcepts } from "../../predict/search.ts";
+import { embedRequestTexts, searchConcepts } from "../../predict/search.ts";
 import type { AppDeps } from "../deps.ts";
-import { ApiError } from "../errors.ts";
 import { errorResponses, ok, router } from "../router.ts";
 import { embedRequest, embedResponse, searchRequest, searchResponse } from "../schemas.ts";
 import { truncatedTexts } from "../truncation.ts";
@@ -40,14 +39,10 @@ export function searchRoutes(deps: AppDeps) {
     })
     .openapi(embed, async (c) => {
       const { texts } = c.req.valid("json");
-      if (!deps.encoder) throw new ApiError(400, "text_unsupported", "this deployment has no text encoder: send vectors", "texts");
-      const encoder = await deps.encoder();
-      const started = performance.now();
-      const rows = await encoder.embed(texts);
-      const embedMs = performance.now() - started;
-      c.get("log").embedMs = embedMs;
-      const vectors = texts.map((_, i) => Array.from(rows.subarray(i * encoder.dim, (i + 1) * encoder.dim)));
+      // Stored texts take their stored vectors; the rest go through the (cached) encoder.
+      const { encoder, dim, vectors: rows, timings } = await embedRequestTexts(deps, texts, c.get("log"));
+      const vectors = texts.map((_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
       const truncated = await truncatedTexts(deps, texts);
-      return c.json({ encoder: encoder.id, dim: encoder.dim, vectors, ...(truncated ? { truncated } : {}), timings: { embedMs } }, 200);
+      return c.json({ encoder, dim, vectors, ...(truncated ? { truncated } : {}), timings }, 200);
     });
 }
