@@ -11,6 +11,7 @@ import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts"
 import { type BundleSource, createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
+import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
 import { USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
@@ -69,12 +70,16 @@ async function build(env: Env): Promise<Instance> {
   };
   // The encoder is built on the first text (its weights take ~20 MB of core memory): vector-only traffic never pays.
   // 512 tokens a forward pass bounds the core's activation buffers (~10 MB); more texts run as more passes.
+  // Behind the isolate's embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), as on Node.
+  const embedCache = createEmbeddingCache(embeddingCacheOptions(env as Record<string, unknown>));
   let encoder: Promise<Encoder> | undefined;
   const loadEncoder = () => {
-    encoder ??= loadUseLite(env, core).catch((error) => {
-      encoder = undefined; // the next text tries again
-      throw error;
-    });
+    encoder ??= loadUseLite(env, core)
+      .then((e) => embedCache.wrap(e))
+      .catch((error) => {
+        encoder = undefined; // the next text tries again
+        throw error;
+      });
     return encoder;
   };
   const app = createApp({
@@ -82,6 +87,7 @@ async function build(env: Env): Promise<Instance> {
     exactIndex,
     models,
     encoder: loadEncoder,
+    embedCache,
     metrics,
     adminKey: env.LVM_ADMIN_KEY,
     ...workerAccess(env),

@@ -174,4 +174,14 @@ describe("Cloudflare Worker (wrangler bundle in workerd)", () => {
     const count = await db.prepare("select count(*) as n from request_metrics").first<{ n: number }>();
     expect(count?.n).toBeGreaterThanOrEqual(3);
   });
+
+  it("embeds a repeated text once: the isolate's embedding cache, with its counters at /v1/metrics", async () => {
+    const text = "A text only this test sends, twice.";
+    for (let i = 0; i < 2; i++) expect((await mf.dispatchFetch("http://localhost/v1/embed", json({ texts: [text] }))).status).toBe(200);
+    const metrics = (await (await mf.dispatchFetch("http://localhost/v1/metrics?window=10")).json()) as {
+      embedCache: { lruHits: number; misses: number };
+    };
+    expect(metrics.embedCache.lruHits).toBeGreaterThanOrEqual(1);
+    expect(metrics.embedCache.misses).toBeGreaterThanOrEqual(1);
+  });
 });
