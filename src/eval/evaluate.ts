@@ -282,7 +282,9 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           log(`${dir}: the store is not the training store; evaluating on its ${test.documents.length} documents unseen in training`);
         const storeChange = test.sameStore ? storeChangeSinceSplit(store, manifest.split) : null;
         if (storeChange) log(`${basename(dir)}: warning: the store changed since the model's split was made: ${storeChange}`);
-        log(`${basename(dir)}: ${testTargets.length} test windows from ${test.documents.length} documents`);
+        log(
+          `${basename(dir)}: ${testTargets.length} ${part === "val" ? "validation" : "test"} windows from ${test.documents.length} documents`,
+        );
 
         const training = manifest.training as { bestEpoch?: number; epochsRun?: number; options?: { temperature?: number } };
         const temperature = training.options?.temperature ?? 0.05;
