@@ -4,43 +4,14 @@
 // the embedded demo store: LVM_USE_LITE=tfjs (TF.js, the baseline of issue 11's "5 req/s") and the default
 // (the WASM core, INT8), on the server's thread and on 2 worker threads (LVM_EMBED_THREADS=2, EmbedPool:
 // concurrent requests' texts merged into shared batches). Ratios are against TF.js with new texts, same run.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import autocannon from "autocannon";
+import { REPO, startNodeServer } from "./servers.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
 const CONNECTIONS = 16;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** `npm start`'s entry in its own process with `env` on top; resolves once it listens. */
-async function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<{ base: string; stop(): void }> {
-  const port = await freePort();
-  const server = spawn(process.execPath, [join(REPO, "src/entries/node.ts")], {
-    env: { ...process.env, PORT: String(port), LVM_METRICS_DB: join(dir, `metrics-${port}.sqlite`), ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    server.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("listening")) resolve();
-    });
-    server.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { base: `http://127.0.0.1:${port}`, stop: () => server.kill() };
-}
 
 export interface TextLoad {
   rps: number;
@@ -121,7 +92,7 @@ export async function benchEncoderHttp(seconds = Number(process.env.LVM_BENCH_HT
       ["core-int8", {}],
       ["core-int8, 2 embed threads", { LVM_EMBED_THREADS: "2" }],
     ] as const) {
-      const server = await startServer(dir, env);
+      const server = await startNodeServer(dir, env);
       try {
         // Warm-up: the encoder loads in the background and the first calls compile (texts never used again).
         for (let i = 0; i < 3; i++) {

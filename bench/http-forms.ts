@@ -2,69 +2,22 @@
 // the same five demo concepts in each vector form, one run: JSON numbers, base64 float32 ({b64}) and stored
 // rows ({row}), each for LVM_BENCH_HTTP_SECONDS (default 10) in two alternating rounds, so drift from other
 // processes on the shared cores hits all three alike. Checks first that the three forms give the same results.
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import autocannon from "autocannon";
 import { encodeVectorB64 } from "../src/predict/vector-b64.ts";
+import { type Load, loadTest, REPO, startNodeServer } from "./servers.ts";
 
-const REPO = new URL("..", import.meta.url).pathname;
 const ROWS = [100, 101, 102, 103, 104];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Load {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-async function load(url: string, body: string, seconds: number): Promise<Load> {
-  const r = await autocannon({
-    url,
-    connections: 16,
-    duration: seconds,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-  });
-  return {
-    requests: r.requests.total,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts + r.non2xx,
-  };
-}
-
 export async function benchHttpForms(seconds = Number(process.env.LVM_BENCH_HTTP_SECONDS ?? 10)): Promise<Record<string, unknown>> {
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "lvm-bench-forms-"));
-  const server = spawn(process.execPath, ["--max-semi-space-size=64", join(REPO, "src/entries/node.ts")], {
-    env: { ...process.env, PORT: String(port), LVM_METRICS_DB: join(dir, "metrics.sqlite") },
-    stdio: ["ignore", "pipe", "inherit"],
+  const server = await startNodeServer(dir).catch((error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   });
   try {
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      server.stdout.on("data", (d) => {
-        out += d;
-        if (out.includes("listening")) resolve();
-      });
-      server.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-    });
-    const url = `http://127.0.0.1:${port}/v1/next`;
+    const url = `${server.base}/v1/next`;
     const vectors = new Float32Array(new Uint8Array(readFileSync(join(REPO, "demo/vectors.use-lite-512.f32"))).buffer);
     const vector = (r: number) => vectors.subarray(r * 512, (r + 1) * 512);
     const forms = {
@@ -86,7 +39,7 @@ export async function benchHttpForms(seconds = Number(process.env.LVM_BENCH_HTTP
     if (!identical) console.warn("http-forms: the three forms gave different results");
     const runs: Record<string, Load[]> = Object.fromEntries(Object.keys(bodies).map((n) => [n, []]));
     for (let round = 0; round < 2; round++)
-      for (const [name, body] of Object.entries(bodies)) runs[name].push(await load(url, body, Math.max(1, seconds / 2)));
+      for (const [name, body] of Object.entries(bodies)) runs[name].push(await loadTest(url, body, Math.max(1, seconds / 2)));
     const merged = Object.fromEntries(
       Object.entries(runs).map(([name, [a, b]]) => [
         name,
@@ -96,7 +49,7 @@ export async function benchHttpForms(seconds = Number(process.env.LVM_BENCH_HTTP
           rps: (a.rps + b.rps) / 2,
           p50: Math.max(a.p50, b.p50),
           p99: Math.max(a.p99, b.p99),
-          errors: a.errors + b.errors,
+          errors: a.errors + b.errors + a.non2xx + b.non2xx,
         },
       ]),
     );
@@ -115,7 +68,7 @@ export async function benchHttpForms(seconds = Number(process.env.LVM_BENCH_HTTP
       forms: merged,
     };
   } finally {
-    server.kill();
+    server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

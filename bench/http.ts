@@ -7,86 +7,12 @@
 // ort-node-webgpu. WebGPU on SwiftShader (a CPU emulation, ~0.5 s a batch-32 call) is left out unless
 // LVM_BENCH_HTTP_SWIFTSHADER=1: its figures would measure the emulator. LVM_BENCH_HTTP_SECONDS sets the
 // seconds per load (default 10), LVM_BENCH_HTTP_WINDOW the batching window in ms (default: the server's, 1).
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import autocannon from "autocannon";
 import { detectGpu, swiftShaderEnv } from "../src/lvm/runners/gpu-detect-node.ts";
 import { DEFAULT_WINDOW_MS } from "../src/lvm/runners/micro-batch.ts";
-
-const REPO = new URL("..", import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Load {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function load(url: string, body: unknown | undefined, seconds: number): Promise<Load> {
-  const result = await autocannon({
-    url,
-    connections: 16,
-    duration: seconds,
-    method: body ? "POST" : "GET",
-    headers: { "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return {
-    requests: result.requests.total,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
-}
-
-interface Server {
-  base: string;
-  /** The server's startup line (engine and why). */
-  line: string;
-  stop(): void;
-}
-
-/** `npm start`'s entry in its own process, with `env` on top (LVM_BACKEND, LVM_BATCH_WINDOW_MS, ...). */
-async function startServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
-  const port = await freePort();
-  // As `npm start` runs it: a larger young generation halves scavenges of the 50 KB vector bodies
-  // (measured here: p99 51 -> 49 ms, 859 -> 966 req/s).
-  const server = spawn(process.execPath, ["--max-semi-space-size=64", join(REPO, "src/entries/node.ts")], {
-    env: { ...process.env, PORT: String(port), LVM_METRICS_DB: join(dir, "metrics.sqlite"), ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.stdout.on("data", (d) => {
-        out += d;
-        if (out.includes("listening")) resolve();
-      });
-      server.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-    });
-  } catch (error) {
-    server.kill();
-    throw error;
-  }
-  const line = out.split("\n").find((l) => l.includes("listening")) ?? "";
-  return { base: `http://127.0.0.1:${port}`, line, stop: () => server.kill() };
-}
+import { type Load, loadTest, REPO, startNodeServer } from "./servers.ts";
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -104,11 +30,11 @@ interface EngineRun {
 
 /** /v1/next with vector input on one engine and window, in a fresh server. */
 async function engineRun(dir: string, engine: string, windowMs: number, body: unknown, seconds: number, env: NodeJS.ProcessEnv = {}) {
-  const server = await startServer(dir, { ...env, LVM_BACKEND: engine, LVM_BATCH_WINDOW_MS: String(windowMs) });
+  const server = await startNodeServer(dir, { ...env, LVM_BACKEND: engine, LVM_BATCH_WINDOW_MS: String(windowMs) });
   try {
     for (let i = 0; i < 20; i++) await (await post(`${server.base}/v1/next`, body)).arrayBuffer(); // warm-up
     const before = (await (await fetch(`${server.base}/healthz`)).json()) as HealthEngine;
-    const load1 = await load(`${server.base}/v1/next`, body, seconds);
+    const load1 = await loadTest(`${server.base}/v1/next`, body, seconds);
     const after = (await (await fetch(`${server.base}/healthz`)).json()) as HealthEngine;
     const calls = (after.engine.microBatching?.calls ?? 0) - (before.engine.microBatching?.calls ?? 0);
     const modelCalls = (after.engine.microBatching?.modelCalls ?? 0) - (before.engine.microBatching?.modelCalls ?? 0);
@@ -148,7 +74,7 @@ export async function benchHttp(seconds = Number(process.env.LVM_BENCH_HTTP_SECO
 
 /** The server as `npm start` runs it (auto, micro-batching at its default): healthz floor, vectors, texts. */
 async function defaultServer(dir: string, vectorBody: unknown, seconds: number): Promise<Record<string, unknown>> {
-  const server = await startServer(dir);
+  const server = await startNodeServer(dir);
   try {
     const url = server.base;
     const corpus = join(REPO, "demo/corpus.jsonl.gz");
@@ -159,9 +85,9 @@ async function defaultServer(dir: string, vectorBody: unknown, seconds: number):
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { default: string };
     // Warm-up: the encoder loads in the background, and the first calls compile.
     await post(`${url}/v1/next`, { context: textContext });
-    const floor = await load(`${url}/healthz`, undefined, Math.max(3, seconds / 2));
-    const vector = await load(`${url}/v1/next`, vectorBody, seconds);
-    const text = await load(`${url}/v1/next`, { context: textContext, k: 10 }, seconds);
+    const floor = await loadTest(`${url}/healthz`, undefined, Math.max(3, seconds / 2));
+    const vector = await loadTest(`${url}/v1/next`, vectorBody, seconds);
+    const text = await loadTest(`${url}/v1/next`, { context: textContext, k: 10 }, seconds);
     console.log(`\n## HTTP load, loopback, concurrency 16, ${seconds} s each, model '${models.default}' (Node server in its own process)`);
     console.log(`server: ${server.line.replace(/^.*?engine: /, "engine: ")}\n`);
     console.log("| request | req/s | p50 ms | p99 ms | errors + non-2xx | p99 / healthz p99 |\n|---|---|---|---|---|---|");

@@ -8,10 +8,9 @@
 // isolate's JS heap (inspector Runtime.getHeapUsage: the Worker and every DO share one isolate under wrangler dev).
 // Env: LVM_BENCH_SHARDED_SHARDS=2,4,8 picks the shard counts; LVM_BENCH_SHARDED_QUERIES (default 300);
 // published releases are cached in .lvm/bench-sharded/ (LVM_BENCH_SHARDED_REUSE=0 rebuilds them).
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +25,7 @@ import { ConceptStore } from "../src/store/concept-store.ts";
 import { type DocumentEntry, ROW_FIELDS, STORE_FORMAT, STORE_VERSION } from "../src/store/format.ts";
 import { quantizeRows } from "../src/store/quantize.ts";
 import { WIKI } from "./paths.ts";
+import { startWranglerDev } from "./servers.ts";
 
 const DIM = 512;
 const LARGE = 325_207;
@@ -109,61 +109,8 @@ function largeStore(dev1k: Float32Array): ConceptStore {
   });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(dir, f)).isFile());
-}
-
-/** `wrangler dev -c wrangler-sharded.toml` over `state`; resolves once it answers. */
-async function startWranglerDev(state: string): Promise<{ base: string; inspector: number; child: ChildProcess }> {
-  const [port, inspector] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      "-c",
-      "wrangler-sharded.toml",
-      "--persist-to",
-      state,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--var",
-      "LVM_SHARD_TIMEOUT_MS:60000",
-    ],
-    {
-      cwd: REPO,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let log = "";
-  child.stdout?.on("data", (d) => {
-    log += d;
-  });
-  child.stderr?.on("data", (d) => {
-    log += d;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
-    if (/Ready on/.test(log)) return { base, inspector, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`wrangler dev did not start: ${log.slice(-2000)}`);
 }
 
 /**
@@ -249,7 +196,7 @@ export async function benchSharded(): Promise<Record<string, unknown>> {
       const local = await openWranglerLocalBucket(state);
       for (const f of filesUnder(dir)) await local.bucket.put(relative(dir, join(dir, f)), new Uint8Array(readFileSync(join(dir, f))));
       await local.dispose();
-      const dev = await startWranglerDev(state);
+      const dev = await startWranglerDev(["-c", "wrangler-sharded.toml", "--persist-to", state, "--var", "LVM_SHARD_TIMEOUT_MS:60000"]);
       child = dev.child;
       let started = performance.now();
       const cold = (await (await fetch(`${dev.base}/_shards?load=1`)).json()) as {

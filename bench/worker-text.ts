@@ -3,63 +3,11 @@
 // text unseen so nothing is cached): p50/p99 of the request, and of the embedding stage (timings.embedMs). Then the
 // isolate's memory after 1,000 text requests, through wrangler's inspector: the JS heap after a full GC and the array
 // buffers' backing stores (the WASM core's memory, which holds the encoder, is one of them).
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
+import { startWranglerDev } from "./servers.ts";
 
 const REQUESTS = Number(process.env.LVM_BENCH_WORKER_REQUESTS ?? 300);
 const MEMORY_AFTER = 1000;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-async function startWranglerDev(): Promise<{ base: string; inspector: number; child: ChildProcess }> {
-  const [port, inspector] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, "node_modules/wrangler/bin/wrangler.js"),
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspector),
-      "--var",
-      "LVM_RATE_LIMIT:off",
-      "--var",
-      "LVM_DEBUG_MEMORY:1",
-    ],
-    {
-      cwd: REPO,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let log = "";
-  child.stdout?.on("data", (d) => {
-    log += d;
-  });
-  child.stderr?.on("data", (d) => {
-    log += d;
-  });
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${log.slice(-2000)}`);
-    if (/Ready on/.test(log)) return { base: `http://127.0.0.1:${port}`, inspector, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`wrangler dev did not start: ${log.slice(-2000)}`);
-}
 
 /** The isolate's heap after a full GC (HeapProfiler.collectGarbage, then Runtime.getHeapUsage), through the `ws` client. */
 async function isolateMemory(port: number): Promise<{ heapMiB: number; backingMiB: number; collected: boolean }> {
@@ -124,7 +72,7 @@ export async function benchWorkerText(): Promise<Record<string, unknown>> {
   console.log(
     `\n## Text at the edge: POST /v1/next in the Worker under wrangler dev (local workerd), ${REQUESTS} sequential requests each`,
   );
-  const dev = await startWranglerDev();
+  const dev = await startWranglerDev(["--var", "LVM_RATE_LIMIT:off", "--var", "LVM_DEBUG_MEMORY:1"]);
   try {
     const first = await next(dev.base, [sentence(-1, 0)]);
     console.log(`first text request (loads the encoder): ${first.ms.toFixed(0)} ms`);
