@@ -80,7 +80,7 @@ export function scatterPlot(options: ScatterOptions): string {
     ),
     ...legend(entries, right + 24, M.top + 6),
   ];
-  return svgDocument(W, H, body);
+  return svgDocument(W, H, options.title, body);
 }
 
 /** A vertical bar from y1 to y2 at x with 10 px caps. */

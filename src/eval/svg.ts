@@ -29,8 +29,8 @@ export function text(x: number, y: number, content: string, attrs: Attrs = {}): 
   return el("text", { x, y, ...attrs }, escapeXml(content));
 }
 
-/** The whole document: white background, one font for every text. */
-export function svgDocument(width: number, height: number, body: string[]): string {
+/** The whole document: its title (what screen readers and tooltips say), white background, one font for every text. */
+export function svgDocument(width: number, height: number, title: string, body: string[]): string {
   return `${el(
     "svg",
     {
@@ -40,8 +40,9 @@ export function svgDocument(width: number, height: number, body: string[]): stri
       viewBox: `0 0 ${width} ${height}`,
       "font-family": FONT,
       "font-size": 13,
+      role: "img",
     },
-    ["", el("rect", { width, height, fill: "white" }), ...body].join("\n"),
+    ["", el("title", {}, escapeXml(title)), el("rect", { width, height, fill: "white" }), ...body].join("\n"),
   )}\n`;
 }
 
