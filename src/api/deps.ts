@@ -43,8 +43,11 @@ export interface AppDeps extends PredictDeps {
   corsOrigins?: string[];
   /** A per-client request limit answering 429 with Retry-After; none: unlimited. */
   rateLimit?: RateLimit;
-  /** Reloads the models from their source (admin route). */
-  reloadModels?: () => Promise<void>;
+  /**
+   * Reloads the models from their source, and on Node the store's latest commit (admin route); resolves to the
+   * names now served where the reload built a new registry (this app's `models` then serve no more requests).
+   */
+  reloadModels?: () => Promise<string[] | undefined>;
   runtime: "node" | "worker";
   version?: string;
   /** The bytes the web page's in-browser mode downloads (INT8 store and model files). */

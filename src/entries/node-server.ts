@@ -23,6 +23,7 @@ import { DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, parseWindowMs } from "../lvm/runn
 import { parseBackend } from "../lvm/runners/select-node.ts";
 import type { BackendName } from "../lvm/runners/types.ts";
 import type { ConceptStore } from "../store/concept-store.ts";
+import type { EncoderRef } from "../store/format.ts";
 import { readStore } from "../store/fs-store.ts";
 import { ensureDemoStore } from "./demo-store.ts";
 import { nodeBundleSource } from "./node-bundle.ts";
@@ -138,31 +139,34 @@ export async function startServer(options: ServerOptions) {
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
 
-  const models = new ModelRegistry();
   const roots = [SHIPPED_MODELS_DIR, ...(options.modelRoots ?? [])];
   const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
-  const bundle = nodeBundleSource(storeDir, () => new Map(models.list().flatMap((m) => (m.dir ? [[m.name, m.dir]] : []))));
+  const bundle = nodeBundleSource(storeDir, () => new Map(current.models.list().flatMap((m) => (m.dir ? [[m.name, m.dir]] : []))));
+  // Each snapshot has its own models: a reload builds new ones, and the old ones are disposed with the old
+  // snapshot, after the last request that uses them (clearing one shared registry freed models under requests).
+  const openModels = async (encoder: EncoderRef) =>
+    loadModels(new ModelRegistry(), core, roots, encoder, { precision: options.precision, preferred: options.model, backend, microBatch });
   const publicDir = fileURLToPath(new URL("../../public/", import.meta.url));
   const ortDir = fileURLToPath(new URL("../../node_modules/onnxruntime-web/dist/", import.meta.url));
 
   // The app is built per store snapshot; POST /v1/admin/reload swaps in an app over the store's latest commit
   // (an ingest may have committed meanwhile: readers take no lock, the manifest is the commit point). Requests
   // in flight finish on the snapshot they started on, which is disposed after the last of them.
-  let current: { snapshot: Snapshot; app: ReturnType<typeof createApp>; inFlight: number; retired: boolean };
+  let current: { snapshot: Snapshot; models: ModelRegistry; app: ReturnType<typeof createApp>; inFlight: number; retired: boolean };
+  const retire = (serving: typeof current) => {
+    serving.snapshot.dispose();
+    serving.models.clear();
+  };
   const reload = async () => {
     const next = await openSnapshot(core, storeDir);
-    await loadModels(models, core, roots, next.store.encoder, {
-      precision: options.precision,
-      preferred: options.model,
-      backend,
-      microBatch,
-    });
+    const models = await openModels(next.store.encoder);
     const old = current;
-    current = { snapshot: next, app: appFor(next), inFlight: 0, retired: false };
+    current = { snapshot: next, models, app: appFor(next, models), inFlight: 0, retired: false };
     old.retired = true;
-    if (old.inFlight === 0) old.snapshot.dispose();
+    if (old.inFlight === 0) retire(old);
+    return models.list().map((m) => m.name);
   };
-  const appFor = (snapshot: Snapshot) =>
+  const appFor = (snapshot: Snapshot, models: ModelRegistry) =>
     createApp({
       store: snapshot.store,
       exactIndex: snapshot.exactIndex,
@@ -184,13 +188,8 @@ export async function startServer(options: ServerOptions) {
         a.use("/*", serveStatic({ root: publicDir }));
       },
     });
-  await loadModels(models, core, roots, first.store.encoder, {
-    precision: options.precision,
-    preferred: options.model,
-    backend,
-    microBatch,
-  });
-  current = { snapshot: first, app: appFor(first), inFlight: 0, retired: false };
+  const models = await openModels(first.store.encoder);
+  current = { snapshot: first, models, app: appFor(first, models), inFlight: 0, retired: false };
   const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
     const serving = current;
     serving.inFlight++;
@@ -202,7 +201,7 @@ export async function startServer(options: ServerOptions) {
       if (!incoming.complete) closeAfterUnreadBody(incoming, outgoing);
       return response;
     } finally {
-      if (--serving.inFlight === 0 && serving.retired) serving.snapshot.dispose();
+      if (--serving.inFlight === 0 && serving.retired) retire(serving);
     }
   };
 

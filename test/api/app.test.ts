@@ -60,7 +60,7 @@ beforeAll(async () => {
     metrics: sink,
     adminKey: "s3cret",
     runtime: "node",
-    reloadModels: async () => {},
+    reloadModels: async () => undefined,
   });
 });
 afterAll(async () => {

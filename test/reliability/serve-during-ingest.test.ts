@@ -43,10 +43,6 @@ describe("serving during an ingest into the same store", () => {
     const sharedRow = (documentId: string, position: number) =>
       shared.subarray((sourceRow.get(documentId)! + position) * DIM, (sourceRow.get(documentId)! + position + 1) * DIM);
     const FIRST = 40;
-    const corpus = join(dir.path, "corpus.jsonl");
-    const vectors = join(dir.path, "vectors.f32");
-    await writeFile(corpus, `${docs.map((d) => JSON.stringify(d)).join("\n")}\n`);
-    await writeFile(vectors, new Uint8Array(shared.buffer));
     const head = join(dir.path, "head.jsonl");
     const headUnits = docs.slice(0, FIRST).reduce((s, d) => s + d.paragraphs.length, 0);
     await writeFile(
@@ -67,7 +63,20 @@ describe("serving during an ingest into the same store", () => {
       skipBad: false,
       commitEvery: 4096,
     });
-    const points = commitPoints(docs, FIRST, COMMIT_EVERY);
+    const SLICES = 4;
+    const per = Math.ceil((docs.length - FIRST) / SLICES);
+    const slices: { corpus: string; vectors: string }[] = [];
+    const points = new Set<number>();
+    for (let k = 0, from = FIRST, row = headUnits; from < docs.length; k++, from += per) {
+      const part = docs.slice(from, from + per);
+      const units = part.reduce((n, d) => n + d.paragraphs.length, 0);
+      const slice = { corpus: join(dir.path, `slice-${k}.jsonl`), vectors: join(dir.path, `slice-${k}.f32`) };
+      await writeFile(slice.corpus, `${part.map((d) => JSON.stringify(d)).join("\n")}\n`);
+      await writeFile(slice.vectors, new Uint8Array(shared.buffer, shared.byteOffset + row * DIM * 4, units * DIM * 4));
+      slices.push(slice);
+      for (const p of commitPoints(docs.slice(0, from + per), from, COMMIT_EVERY)) points.add(p);
+      row += units;
+    }
 
     const server = await startNodeServer({ LVM_STORE: store, LVM_ADMIN_KEY: KEY, LVM_METRICS_DB: "off" });
     try {
@@ -87,12 +96,22 @@ describe("serving during an ingest into the same store", () => {
       };
       expect((await get("/healthz")).store.concepts).toBe(headUnits);
 
-      const child = spawn(
-        process.execPath,
-        [LVM, "ingest", corpus, "--store", store, "--vectors", vectors, "--commit-every", String(COMMIT_EVERY)],
-        { cwd: REPO, stdio: "ignore" },
-      );
-      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      // The rest arrives in SLICES ingests, one after the other: one ingest of the mini tier takes ~0.3 s (less
+      // than a reload, which opens the store, its indexes and the models), so a single one could end between two
+      // reloads; between the slices the store rests at a commit while the next process starts.
+      const ingestSlices = async () => {
+        for (const slice of slices) {
+          const child = spawn(
+            process.execPath,
+            [LVM, "ingest", slice.corpus, "--store", store, "--vectors", slice.vectors, "--commit-every", String(COMMIT_EVERY)],
+            { cwd: REPO, stdio: "ignore" },
+          );
+          const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+          if (code !== 0) return code;
+        }
+        return 0;
+      };
+      const exited = ingestSlices();
       let running = true;
       void exited.then(() => (running = false));
       const servedCounts = new Set<number>();

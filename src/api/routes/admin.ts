@@ -61,8 +61,8 @@ export function adminRoutes(deps: AppDeps) {
   return admin
     .openapi(reload, async (c) => {
       if (!deps.reloadModels) throw new ApiError(501, "not_supported", "this runtime cannot reload models");
-      await deps.reloadModels();
-      return c.json({ reloaded: true as const, models: deps.models.list().map((m) => m.name) }, 200);
+      const served = await deps.reloadModels();
+      return c.json({ reloaded: true as const, models: served ?? deps.models.list().map((m) => m.name) }, 200);
     })
     .openapi(purge, async (c) => {
       if (!deps.metrics) throw new ApiError(503, "metrics_off", "this deployment records no metrics");
