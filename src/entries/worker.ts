@@ -98,7 +98,7 @@ async function build(env: Env): Promise<Instance> {
 }
 
 async function loadUseLite(env: Env, core: WasmCore): Promise<Encoder> {
-  const response = await env.ASSETS?.fetch(new Request(`https://assets.local/${USE_LITE_EDGE_FILE}`));
+  const response = await env.ASSETS?.fetch(new Request(`http://localhost/${USE_LITE_EDGE_FILE}`));
   if (!response?.ok)
     throw new RequestError(
       503,

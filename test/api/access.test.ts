@@ -88,23 +88,23 @@ describe("CORS", () => {
     });
 
   it("is off unless origins are set (a preflight from another origin finds no route)", async () => {
-    expect((await preflight(app(), "https://page.example")).status).toBe(404);
+    expect((await preflight(app(), "https://page.example.com")).status).toBe(404);
   });
 
   it("answers preflights from a listed origin, before the key check, and marks every answer, errors included", async () => {
-    const a = app({ corsOrigins: ["https://page.example"], apiKeys: ["k"] });
-    const ok = await preflight(a, "https://page.example");
+    const a = app({ corsOrigins: ["https://page.example.com"], apiKeys: ["k"] });
+    const ok = await preflight(a, "https://page.example.com");
     expect(ok.status).toBe(204);
-    expect(ok.headers.get("access-control-allow-origin")).toBe("https://page.example");
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://page.example.com");
     expect(ok.headers.get("access-control-allow-headers")).toContain("authorization");
-    const other = await preflight(a, "https://evil.example");
+    const other = await preflight(a, "https://evil.example.com");
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    const refused = await search(a, { origin: "https://page.example" });
+    const refused = await search(a, { origin: "https://page.example.com" });
     expect(refused.status).toBe(401);
-    expect(refused.headers.get("access-control-allow-origin")).toBe("https://page.example");
-    const answered = await search(a, { origin: "https://page.example", authorization: "Bearer k" });
+    expect(refused.headers.get("access-control-allow-origin")).toBe("https://page.example.com");
+    const answered = await search(a, { origin: "https://page.example.com", authorization: "Bearer k" });
     expect(answered.status).toBe(200);
-    expect(answered.headers.get("access-control-allow-origin")).toBe("https://page.example");
+    expect(answered.headers.get("access-control-allow-origin")).toBe("https://page.example.com");
   });
 });
 
@@ -172,14 +172,18 @@ describe("settings from the environment", () => {
   it("parses keys, origins and the limit, and names a malformed variable", () => {
     expect(accessSettings({})).toEqual({ apiKeys: [], corsOrigins: [], rateLimit: undefined });
     expect(
-      accessSettings({ LVM_API_KEYS: " a1, b2 ,", LVM_CORS_ORIGINS: "https://x.example,http://localhost:5173", LVM_RATE_LIMIT: "600/60" }),
+      accessSettings({
+        LVM_API_KEYS: " a1, b2 ,",
+        LVM_CORS_ORIGINS: "https://x.example.com,http://localhost:5173",
+        LVM_RATE_LIMIT: "600/60",
+      }),
     ).toEqual({
       apiKeys: ["a1", "b2"],
-      corsOrigins: ["https://x.example", "http://localhost:5173"],
+      corsOrigins: ["https://x.example.com", "http://localhost:5173"],
       rateLimit: { requests: 600, perSeconds: 60 },
     });
     expect(() => accessSettings({ LVM_API_KEYS: "has space" })).toThrow(/LVM_API_KEYS/);
-    expect(() => accessSettings({ LVM_CORS_ORIGINS: "https://x.example/path" })).toThrow(/LVM_CORS_ORIGINS/);
+    expect(() => accessSettings({ LVM_CORS_ORIGINS: "https://x.example.com/path" })).toThrow(/LVM_CORS_ORIGINS/);
     expect(() => accessSettings({ LVM_RATE_LIMIT: "fast" })).toThrow(/LVM_RATE_LIMIT/);
     expect(accessSettings({ LVM_RATE_LIMIT: "off" }).rateLimit).toBeUndefined();
   });

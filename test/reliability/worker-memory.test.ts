@@ -166,7 +166,7 @@ describe("the Worker's access settings in local workerd", () => {
   it("needs LVM_API_KEYS, answers CORS preflights, and refuses with 429 + Retry-After past the rate limit binding", async () => {
     const limited = new Miniflare({
       ...workerOptions(),
-      bindings: { LVM_API_KEYS: "w-key", LVM_CORS_ORIGINS: "https://page.example" },
+      bindings: { LVM_API_KEYS: "w-key", LVM_CORS_ORIGINS: "https://page.example.com" },
       ratelimits: { RATE_LIMITER: { namespace_id: "1301", simple: { limit: 3, period: 10 } } },
     });
     try {
@@ -176,10 +176,10 @@ describe("the Worker's access settings in local workerd", () => {
       expect((await models()).status).toBe(401);
       const preflight = await limited.dispatchFetch(new URL("/v1/next", base), {
         method: "OPTIONS",
-        headers: { origin: "https://page.example", "access-control-request-method": "POST" },
+        headers: { origin: "https://page.example.com", "access-control-request-method": "POST" },
       });
       expect(preflight.status).toBe(204);
-      expect(preflight.headers.get("access-control-allow-origin")).toBe("https://page.example");
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("https://page.example.com");
       const statuses: number[] = [];
       let refused: Awaited<ReturnType<typeof models>> | undefined;
       for (let i = 0; i < 6; i++) {

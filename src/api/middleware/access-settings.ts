@@ -1,6 +1,6 @@
 // The access settings of a deployment, from its environment (Node: process.env; Worker: vars and secrets):
 //   LVM_API_KEYS      comma-separated keys; /v1/* then needs one (Authorization: Bearer <key> or x-api-key). Unset: open.
-//   LVM_CORS_ORIGINS  comma-separated origins (https://app.example) allowed to call the API from a browser, or *. Unset: none.
+//   LVM_CORS_ORIGINS  comma-separated origins (https://app.example.com) allowed to call the API from a browser, or *. Unset: none.
 //   LVM_RATE_LIMIT    <requests>/<seconds> per client (API key, else address), e.g. 600/60. Unset: no limit (Node).
 
 /** The characters hono's bearerAuth accepts in a token (RFC 6750's b64token). */
@@ -32,7 +32,7 @@ export function accessSettings(env: Record<string, string | undefined>): AccessS
       valid ||= new URL(origin).origin === origin;
     } catch {}
     if (!valid)
-      throw new Error(`LVM_CORS_ORIGINS: '${origin}' is not an origin like https://app.example (scheme, host, port; no path) or *`);
+      throw new Error(`LVM_CORS_ORIGINS: '${origin}' is not an origin like https://app.example.com (scheme, host, port; no path) or *`);
   }
   let rateLimit: AccessSettings["rateLimit"];
   if (env.LVM_RATE_LIMIT !== undefined && env.LVM_RATE_LIMIT !== "" && env.LVM_RATE_LIMIT !== "off") {
