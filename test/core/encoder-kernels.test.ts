@@ -5,21 +5,7 @@ import type { CoreBuffer, WasmCore } from "../../src/core/wasm-core.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { timingSignal } from "../../src/encoders/use-lite-convert.ts";
 import { embedTokens, layerNorm, meanPool, relu, selfAttention } from "../../src/encoders/use-lite-reference.ts";
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * 2 * scale;
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+import { maxAbsDiff, random } from "../helpers.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the encoder kernels are not part of CoreExports (see use-lite-core.ts)
 type Kernels = Record<string, (...args: number[]) => any>;

@@ -3,26 +3,12 @@ import type { WasmCore } from "../../src/core/wasm-core.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { gelu, layerNorm, sigmoid } from "../../src/lvm/reference.ts";
 import { quantizeRows } from "../../src/store/quantize.ts";
+import { maxAbsDiff, random } from "../helpers.ts";
 
 let core: WasmCore;
 beforeAll(async () => {
   core = await loadCore();
 });
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32 - 0.5) * 2 * scale;
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Reference y = x @ W^T + b for W stored [out, in]. */
 function linearOutIn(x: Float32Array, w: Float32Array, b: Float32Array | null, rows: number, inDim: number, outDim: number): Float32Array {

@@ -5,7 +5,7 @@ import { GTR_T5_BASE_ID, GTR_T5_BASE_VEC2TEXT_ID, meanPool, parseGtrEncoderId, r
 import type { GtrEncoder } from "../../src/encoders/gtr-t5-encoder.ts";
 import { loadGtrT5Encoder } from "../../src/encoders/gtr-t5-node.ts";
 import { encoderEntry } from "../../src/encoders/registry-node.ts";
-import { tempDir } from "../helpers.ts";
+import { maxAbsDiff, tempDir } from "../helpers.ts";
 import { referenceEmbed } from "./fixtures/t5-reference.ts";
 import { safetensorsF16, type TinyGtrFiles, tinyGtrFiles, torchBinF16, writeFiles } from "./fixtures/tiny-gtr.ts";
 
@@ -18,12 +18,6 @@ const EXPECTED_IDS = [
   [9, 11, 1],
   [3, 4, 1],
 ];
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe("GTR-T5 encoder (tiny generated T5, transformers.js, offline)", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;

@@ -10,7 +10,7 @@ import { readUseLiteCoreFile } from "../../src/encoders/use-lite-core-format.ts"
 import { loadUseLiteCoreEncoder, readUseLiteCoreWeights } from "../../src/encoders/use-lite-core-node.ts";
 import { useLiteForward } from "../../src/encoders/use-lite-reference.ts";
 import { readUseLiteWeights } from "../../src/encoders/use-lite-weights.ts";
-import { MINI_CORPUS, MINI_VECTORS } from "../helpers.ts";
+import { cosine, MINI_CORPUS, MINI_VECTORS } from "../helpers.ts";
 
 const DIM = 512;
 const paragraphs = gunzipSync(readFileSync(MINI_CORPUS))
@@ -26,19 +26,7 @@ const PARITY_TIMEOUT_MS = 900_000;
 
 /** Cosine of ours[i] with TF.js's row rows[i], for every i. */
 function cosines(ours: Float32Array | Float64Array, rows: number[]): number[] {
-  return rows.map((row, i) => {
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let j = 0; j < DIM; j++) {
-      const a = ours[i * DIM + j];
-      const b = tfjs[row * DIM + j];
-      dot += a * b;
-      na += a * a;
-      nb += b * b;
-    }
-    return dot / Math.sqrt(na * nb);
-  });
+  return rows.map((row, i) => cosine(ours.subarray(i * DIM, (i + 1) * DIM), tfjs.subarray(row * DIM, (row + 1) * DIM)));
 }
 
 function worst(cos: number[], rows: number[]): { cos: number; row: number } {

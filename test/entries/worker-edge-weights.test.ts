@@ -8,7 +8,7 @@ import { expect, it } from "vitest";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { createUseLiteCoreEncoder } from "../../src/encoders/use-lite-core.ts";
 import { readUseLiteCoreFile, USE_LITE_EDGE_FILE } from "../../src/encoders/use-lite-core-format.ts";
-import { MINI_CORPUS, MINI_VECTORS, REPO } from "../helpers.ts";
+import { cosine, MINI_CORPUS, MINI_VECTORS, REPO } from "../helpers.ts";
 
 const DIM = 512;
 
@@ -29,17 +29,7 @@ it("the edge weights file is INT8 throughout and within 0.999 cosine of TF.js on
     let min = 1;
     let at = -1;
     for (let i = 0; i < paragraphs.length; i++) {
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      for (let j = 0; j < DIM; j++) {
-        const a = ours[i * DIM + j];
-        const b = tfjs[i * DIM + j];
-        dot += a * b;
-        na += a * a;
-        nb += b * b;
-      }
-      const c = dot / Math.sqrt(na * nb);
+      const c = cosine(ours.subarray(i * DIM, (i + 1) * DIM), tfjs.subarray(i * DIM, (i + 1) * DIM));
       if (c < min) [min, at] = [c, i];
     }
     console.log(`USE-lite core int8-edge: ${paragraphs.length} paragraphs, min cosine to TF.js ${min.toFixed(6)} (row ${at})`);
