@@ -26,6 +26,9 @@ every epoch (<model-dir>/checkpoint, removed when training ends); the best epoch
 
 Options:
   --store <dir>          concept store to train on                                   (required)
+  --extra-store <dir>    another store whose every document is training data; repeat for more.
+                         It must share no article with --store (checked); the split, validation
+                         and the benchmark stay those of --store alone
   --out <dir>            model directory to write                                    (required)
   --preset <p>           ${PRESETS.join(" | ")}                           [gru-edge]
   --hidden <n>           recurrent hidden size (gru, lstm)                          [preset]
@@ -51,6 +54,7 @@ Options:
   --resume               continue the interrupted run in --out with its saved options`,
   options: {
     store: { type: "string" },
+    "extra-store": { type: "string", multiple: true },
     out: { type: "string" },
     preset: { type: "string" },
     hidden: { type: "string" },
@@ -91,6 +95,7 @@ Options:
     const size = (name: string) => (values[name] === undefined ? undefined : intOption(values[name], name, 0));
     const options: TrainOptions = {
       store: (values.store as string | undefined) ?? "",
+      extraStores: (values["extra-store"] as unknown as string[] | undefined) ?? [],
       out: values.out,
       preset,
       sizes: {

@@ -74,6 +74,15 @@ export const TensorEntrySchema = z.object({
   dtype: z.enum(["float32", "int8"]),
 });
 
+/** An extra store whose every document was training data (lvm train --extra-store), as it was when training began. */
+export const ExtraStoreRecordSchema = z.object({
+  store: z.string(),
+  documents: nonNegativeInt(),
+  count: nonNegativeInt(),
+  documentsFnv1a: nonNegativeInt(),
+});
+export type ExtraStoreRecord = z.infer<typeof ExtraStoreRecordSchema>;
+
 export const SplitRecordSchema = z.object({
   seed: z.number(),
   /** Fractions of documents in train / val / test. */
@@ -85,6 +94,9 @@ export const SplitRecordSchema = z.object({
   train: z.array(z.string()),
   val: z.array(z.string()),
   test: z.array(z.string()),
+  /** Extra stores whose every document was training data, and their document ids (absent = none). */
+  extraStores: z.array(ExtraStoreRecordSchema).optional(),
+  extraTrain: z.array(z.string()).optional(),
 });
 
 /** model.json. */

@@ -131,7 +131,7 @@ export function documentsForEvaluation(
     if (wanted.has(d.id)) documents.push(i);
   });
   if (documents.length > 0) return { documents, sameStore: true };
-  const seen = new Set([...record.train, ...record.val, ...record.test]);
+  const seen = new Set([...record.train, ...record.val, ...record.test, ...(record.extraTrain ?? [])]);
   const unseen: number[] = [];
   source.documents.forEach((d, i) => {
     if (!seen.has(d.id)) unseen.push(i);

@@ -1,7 +1,7 @@
 // Training data: the training documents' rows, and one step's batch (contexts, targets, InfoNCE candidates).
 import type { Rng } from "../lvm/rng.ts";
-import type { ConceptStore } from "../store/concept-store.ts";
 import type { TrainOptions } from "./options.ts";
+import type { TrainingSource } from "./training-source.ts";
 
 /** The rows of the training documents (sampled negatives) and each row's document bounds [first, end). */
 export interface TrainRows {
@@ -10,7 +10,7 @@ export interface TrainRows {
   docEnd: Int32Array;
 }
 
-export function trainRows(store: ConceptStore, trainDocs: number[]): TrainRows {
+export function trainRows(store: TrainingSource, trainDocs: number[]): TrainRows {
   const rows = Int32Array.from(
     trainDocs.flatMap((d) => Array.from({ length: store.documents[d].count }, (_, i) => store.documents[d].first + i)),
   );
@@ -76,7 +76,7 @@ export class NegativeQueue {
 }
 
 export function buildBatch(
-  store: ConceptStore,
+  store: TrainingSource,
   batchTargets: Int32Array,
   context: number,
   options: TrainOptions,

@@ -5,6 +5,8 @@ import type { LossWeights } from "./losses.ts";
 
 export interface TrainOptions {
   store: string;
+  /** Stores whose every document is training data (article-disjoint from `store`; checked). */
+  extraStores?: string[];
   out: string;
   preset: Preset;
   /** Size overrides applied to the preset (hidden, layers, width, heads, ffn, residual). */

@@ -25,6 +25,7 @@ import { cosineLoss, infoNceLoss, mseLoss } from "./losses.ts";
 import { modelConfigFor, type TrainOptions } from "./options.ts";
 import type { EpochRecord, TrainHooks } from "./progress.ts";
 import { learningRate } from "./schedule.ts";
+import { combineSources, extraStoresChanged } from "./training-source.ts";
 import { chooseBlend, validate } from "./validate.ts";
 
 export interface TrainResult {
@@ -44,31 +45,43 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
     log(`resuming at epoch ${state.nextEpoch + 1}/${state.options.epochs}`);
   }
   const options = state ? state.options : given;
-  const store = await readStore(options.store);
+  const mainStore = await readStore(options.store);
+  const extraPaths = options.extraStores ?? [];
+  const combined = combineSources(mainStore, await Promise.all(extraPaths.map(async (path) => ({ path, store: await readStore(path) }))));
+  // `store` is the main store followed by the extra stores' rows; the main store's rows and documents keep
+  // their indices, so its split, validation windows and retrieval index are those of the main store alone.
+  const store = combined.source;
   const config = modelConfigFor(options, store.dim);
   const { context } = config;
-  const split = splitDocuments(store.documents.length, options.seed);
-  const record: SplitRecord = splitRecord(store, split, options.seed);
+  const split = splitDocuments(mainStore.documents.length, options.seed);
+  const record: SplitRecord = splitRecord(mainStore, split, options.seed);
+  if (combined.extras.length > 0) {
+    record.extraStores = combined.extras;
+    record.extraTrain = combined.extraDocuments.map((d) => store.documents[d].id);
+  }
   const checkpoint = state ? await readCheckpointModel(given.out) : null;
   if (checkpoint) {
     // The split is recomputed from the store: a store that changed since the run began would give another one.
     const saved = checkpoint.manifest.split;
     const differs = (["train", "val", "test"] as const).some((part) => saved[part].join("\n") !== record[part].join("\n"));
-    const changed = storeChangeSinceSplit(store, saved) ?? (differs ? "the recomputed split differs from the saved one" : null);
+    const changed = storeChangeSinceSplit(mainStore, saved) ?? (differs ? "the recomputed split differs from the saved one" : null);
     if (changed)
       throw new Error(`cannot resume ${given.out}: the store ${options.store} changed since training began (${changed}); train anew`);
+    const extraChanged = extraStoresChanged(combined.extras, saved.extraStores ?? []);
+    if (extraChanged) throw new Error(`cannot resume ${given.out}: ${extraChanged}; train anew`);
   }
-  const trainTargets = evenSample(windowTargets(store, split.train, context), options.maxTrainWindows);
+  const trainDocuments = [...split.train, ...combined.extraDocuments];
+  const trainTargets = evenSample(windowTargets(store, trainDocuments, context), options.maxTrainWindows);
   const valTargets = evenSample(windowTargets(store, split.val, context), options.maxValWindows);
   if (trainTargets.length < options.batch) throw new Error(`only ${trainTargets.length} training windows for batch ${options.batch}`);
-  const data = trainRows(store, split.train);
+  const data = trainRows(store, trainDocuments);
 
   const tensors = checkpoint ? checkpoint.tensors : initTensors(config, options.seed);
   const params = toTfParams(tensors, true);
   const varList = [...params.values()];
   const optimizer = tf.train.adam(options.lr);
   if (state) await loadOptimizer(checkpointDir(given.out), optimizer);
-  const index = createRetrievalIndex(store.vectors, store.dim);
+  const index = createRetrievalIndex(mainStore.vectors, store.dim);
 
   const stepsPerEpoch = Math.floor(trainTargets.length / options.batch);
   const totalSteps = stepsPerEpoch * options.epochs;
@@ -87,12 +100,18 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
     version: MODEL_VERSION,
     arch: config.arch,
     config,
-    encoder: { id: store.encoder.id, dim: store.dim },
+    encoder: { id: mainStore.encoder.id, dim: store.dim },
     training: {
       preset: options.preset,
       parameters: parameterCount(config),
       options: { ...options, out: undefined },
-      store: { count: store.count, documents: store.documents.length, trainWindows: trainTargets.length, valWindows: valTargets.length },
+      store: {
+        count: mainStore.count,
+        documents: mainStore.documents.length,
+        trainWindows: trainTargets.length,
+        valWindows: valTargets.length,
+        ...(combined.extras.length > 0 ? { extra: combined.extras } : {}),
+      },
       epochsRun: st.history.length,
       bestEpoch: st.bestEpoch + 1,
       history: st.history,

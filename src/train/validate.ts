@@ -6,13 +6,13 @@ import { type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } 
 import type { ModelConfig } from "../lvm/model-format.ts";
 import { type TfParams, tfPredict } from "../lvm/tf-model.ts";
 import { predictWindows } from "../lvm/windows.ts";
-import type { ConceptStore } from "../store/concept-store.ts";
+import type { TrainingSource } from "./training-source.ts";
 
 /** Validation: predictions for the windows, then R@k against the whole store with the context excluded. */
 export function validate(
   params: TfParams,
   config: ModelConfig,
-  store: ConceptStore,
+  store: TrainingSource,
   index: RetrievalIndex,
   targets: Int32Array,
   lastWeight = 0,
@@ -25,7 +25,7 @@ export function validate(
 
 /** The blend weight from `grid` with the best mean of R@1/5/10/20 on validation, and the whole sweep. */
 export function chooseBlend(
-  store: ConceptStore,
+  store: TrainingSource,
   index: RetrievalIndex,
   predictions: Float32Array,
   targets: Int32Array,
