@@ -58,6 +58,16 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
     load: () => import("./metrics.ts").then((m) => m.metricsCommand),
   },
   {
+    name: "decoder-data",
+    summary: "sentences of a corpus with their core INT8 USE-lite vectors, for the vector-to-text decoder",
+    load: () => import("./decoder-data.ts").then((m) => m.decoderDataCommand),
+  },
+  {
+    name: "train-decoder",
+    summary: "train the vector-to-text decoder (GRU over the USE-lite pieces) on decoder-data sentence files",
+    load: () => import("./train-decoder.ts").then((m) => m.trainDecoderCommand),
+  },
+  {
     name: "models",
     summary: "fetch encoder models (lvm models pull gtr-t5-base) and list local encoders and LVMs",
     load: () => import("./models.ts").then((m) => m.modelsCommand),

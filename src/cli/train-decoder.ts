@@ -1,0 +1,84 @@
+// `lvm train-decoder`: trains the vector-to-text decoder (src/decoder) on sentence files from `lvm decoder-data`.
+
+import { readSentenceSet } from "../decoder/dataset-node.ts";
+import { defaultDecoderConfig } from "../decoder/model-format.ts";
+import { trainDecoder } from "../decoder/train-node.ts";
+import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
+import { type Command, intOption, UsageError } from "./command.ts";
+
+function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${value}'`);
+  return n;
+}
+
+export const trainDecoderCommand: Command = {
+  usage: `Usage: lvm train-decoder --train <train.sent> --val <val.sent> --out <dir> [options]
+
+Teacher forcing, cross-entropy over the 8k USE-lite pieces, Adam, on TF.js (one thread). Writes <dir>/model.json and
+weights.bin at every validation and at the end.
+
+  --minutes <m>          time box (default 30)
+  --max-steps <n>        at most n steps (default unlimited)
+  --batch <n>            sentences per step (default 64)
+  --lr <x>               Adam learning rate (default 0.002)
+  --clip <x>             gradient global-norm clip (default 5)
+  --embed <n> --hidden <n>  sizes (default 128, 256; multiples of 16)
+  --validate-every <n>   steps (default 500)
+  --val-sentences <n>    validation sentences (default 1024)
+  --init <dir>           start from this model's weights (fresh Adam state)
+  --seed <n>             default 1`,
+  options: {
+    train: { type: "string" },
+    val: { type: "string" },
+    out: { type: "string" },
+    minutes: { type: "string" },
+    "max-steps": { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    clip: { type: "string" },
+    embed: { type: "string" },
+    hidden: { type: "string" },
+    "validate-every": { type: "string" },
+    "val-sentences": { type: "string" },
+    init: { type: "string" },
+    seed: { type: "string" },
+  },
+  async run(values) {
+    const [train, val, out] = [values.train, values.val, values.out] as (string | undefined)[];
+    if (!train || !val || !out) throw new UsageError("--train, --val and --out are required");
+    const [trainSet, valSet] = await Promise.all([readSentenceSet(train), readSentenceSet(val)]);
+    const valArticles = new Set(valSet.articles);
+    const overlap = trainSet.articles.filter((a) => valArticles.has(a));
+    if (overlap.length > 0)
+      throw new Error(`${train} and ${val} share ${overlap.length} articles (e.g. '${overlap[0]}'): they must be article-disjoint`);
+    const config = {
+      ...defaultDecoderConfig((await readUseLitePieces()).length, trainSet.dim),
+      embed: intOption(values.embed, "embed", 128),
+      hidden: intOption(values.hidden, "hidden", 256),
+    };
+    const { history, parameters } = await trainDecoder({
+      train: trainSet,
+      val: valSet,
+      out,
+      config,
+      init: values.init as string | undefined,
+      batch: intOption(values.batch, "batch", 64),
+      lr: numberOption(values.lr, "lr", 0.002),
+      clip: numberOption(values.clip, "clip", 5),
+      minutes: numberOption(values.minutes, "minutes", 30),
+      maxSteps: intOption(values["max-steps"], "max-steps", Number.MAX_SAFE_INTEGER),
+      validateEvery: intOption(values["validate-every"], "validate-every", 500),
+      valSentences: intOption(values["val-sentences"], "val-sentences", 1024),
+      seed: intOption(values.seed, "seed", 1),
+      sources: { train, val, trainSentences: trainSet.offsets.length - 1, trainArticles: trainSet.articles.length },
+      log: (line) => console.error(line),
+    });
+    const last = history[history.length - 1];
+    console.log(
+      `${out}: ${parameters} parameters, ${last.step} steps, val ${last.valLoss.toFixed(3)} nats/token, ${last.tokensPerSecond.toFixed(0)} tokens/s`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,188 @@
+/**
+ * The decoder on the WASM core (runtime-agnostic: the caller brings the WasmCore), in INT8 or f32, with the
+ * kernels the LVMs use (src/lvm/runners/core-lvm.ts): matrices packed once as [out, in] rows, INT8 with one scale
+ * per output row, laid out for the build's register-blocked kernel; activations quantised per row at run time;
+ * gruGates, addInPlace in f32. No new AssemblyScript.
+ *
+ * The input projection of step t, [embed(token) ; v] @ w_x + b_x, is split into embed(token) @ w_x[:E] (each step)
+ * and v @ w_x[E:] + b_x (once per vector: the state's `cond`, [rows, 3H]). The token embedding is kept as INT8 rows
+ * with one scale per token, dequantised on lookup.
+ */
+import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
+import { quantizePerRow } from "../lvm/runners/core-lvm.ts";
+import type { DecoderConfig, DecoderModel } from "./model-format.ts";
+import type { DecoderRunner, DecoderState } from "./runner.ts";
+
+export type DecoderPrecision = "int8" | "f32";
+
+interface PackedLinear {
+  inDim: number;
+  outDim: number;
+  w: CoreBuffer;
+  scales?: CoreBuffer;
+  relaxed?: boolean;
+  bias?: CoreBuffer;
+}
+
+/** Rows [r0, r1) of a [in, out] matrix, transposed to [out, r1 - r0]. */
+function transposeRows(data: Float32Array, outDim: number, r0: number, r1: number): Float32Array {
+  const inDim = r1 - r0;
+  const t = new Float32Array(outDim * inDim);
+  for (let i = 0; i < inDim; i++) for (let o = 0; o < outDim; o++) t[o * inDim + i] = data[(r0 + i) * outDim + o];
+  return t;
+}
+
+export class CoreDecoder implements DecoderRunner {
+  readonly config: DecoderConfig;
+  readonly condWidth: number;
+  readonly precision: DecoderPrecision;
+  private readonly core: WasmCore;
+  private readonly layers = new Map<string, PackedLinear>();
+  private readonly scratch = new Map<string, CoreBuffer>();
+  /** Token embedding: INT8 rows [V, E] with one scale per row (f32 copy when precision is f32). */
+  private readonly embedQ: Int8Array | null;
+  private readonly embedScales: Float32Array | null;
+  private readonly embedF32: Float32Array | null;
+
+  constructor(core: WasmCore, model: DecoderModel, precision: DecoderPrecision = "int8") {
+    this.core = core;
+    this.config = model.config;
+    this.precision = precision;
+    const { vocab: V, dim: D, embed: E, hidden: H } = this.config;
+    this.condWidth = 3 * H;
+    for (const [name, width] of [
+      ["embed", E],
+      ["dim", D],
+      ["hidden", H],
+    ] as const)
+      if (width % 16 !== 0) throw new Error(`decoder ${name} width ${width} is not a multiple of 16, which the core's SIMD kernels need`);
+    const t = (name: string) => {
+      const x = model.tensors.get(name);
+      if (!x) throw new Error(`decoder has no tensor '${name}'`);
+      return x.data;
+    };
+    this.pack("cond", transposeRows(t("cond.w"), H, 0, D), D, H, t("cond.b"));
+    this.pack("xe", transposeRows(t("gru.w_x"), 3 * H, 0, E), E, 3 * H, null);
+    this.pack("xv", transposeRows(t("gru.w_x"), 3 * H, E, E + D), D, 3 * H, t("gru.b_x"));
+    this.pack("h", transposeRows(t("gru.w_h"), 3 * H, 0, H), H, 3 * H, t("gru.b_h"));
+    this.pack("head", transposeRows(t("head.w"), V, 0, H), H, V, t("head.b"));
+    if (precision === "int8") {
+      const { q, scales } = quantizePerRow(t("embed.tokens"), V, E);
+      this.embedQ = q;
+      this.embedScales = scales;
+      this.embedF32 = null;
+    } else {
+      this.embedQ = null;
+      this.embedScales = null;
+      this.embedF32 = t("embed.tokens").slice();
+    }
+  }
+
+  private pack(name: string, w: Float32Array, inDim: number, outDim: number, bias: Float32Array | null): void {
+    const layer: PackedLinear = { inDim, outDim, w: null as unknown as CoreBuffer };
+    if (this.precision === "int8") {
+      const { q, scales } = quantizePerRow(w, outDim, inDim);
+      const e = this.core.exports;
+      const relaxed = !!(this.core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
+      const rows = this.core.fromI8(q);
+      layer.w = this.core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
+      if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, layer.w.aligned);
+      else e.packI8(rows.aligned, outDim, inDim, layer.w.aligned);
+      rows.free();
+      layer.scales = this.core.fromF32(scales);
+      layer.relaxed = relaxed;
+    } else layer.w = this.core.fromF32(w);
+    if (bias) layer.bias = this.core.fromF32(bias);
+    this.layers.set(name, layer);
+  }
+
+  /** Bytes of the weights as the edge holds them: packed core matrices, scales, biases and the token embedding. */
+  get weightBytes(): number {
+    let n = 0;
+    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0);
+    n += this.embedQ ? this.embedQ.byteLength + this.embedScales!.byteLength : this.embedF32!.byteLength;
+    return n;
+  }
+
+  private buf(name: string, bytes: number): CoreBuffer {
+    const existing = this.scratch.get(name);
+    if (existing && existing.bytes >= bytes) return existing;
+    existing?.free();
+    const b = this.core.buffer(bytes);
+    this.scratch.set(name, b);
+    return b;
+  }
+
+  /** y [rows, out] = x [rows, in] @ W + b on the core. */
+  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
+    const l = this.layers.get(name)!;
+    const e = this.core.exports;
+    const bias = l.bias?.aligned ?? 0;
+    if (!l.scales) {
+      e.linearF32(x.aligned, l.w.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
+      return;
+    }
+    const xq = this.buf("xq", rows * l.inDim * 2);
+    const xs = this.buf("xs", rows * 4);
+    if (l.relaxed) {
+      e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+      e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
+    } else {
+      e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
+      e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
+    }
+  }
+
+  start(vectors: Float32Array, rows: number): DecoderState {
+    const { dim: D, hidden: H } = this.config;
+    if (vectors.length < rows * D) throw new Error(`start: ${vectors.length} values for ${rows} vectors of ${D}`);
+    const v = this.buf("v", rows * D * 4);
+    v.f32(rows * D).set(vectors.subarray(0, rows * D));
+    const h0 = this.buf("h0", rows * H * 4);
+    this.linear("cond", v, rows, h0);
+    const h = Float32Array.from(h0.f32(rows * H), Math.tanh);
+    const cond = this.buf("cond", rows * 3 * H * 4);
+    this.linear("xv", v, rows, cond);
+    return { rows, h, cond: new Float32Array(cond.f32(rows * 3 * H)) };
+  }
+
+  step(state: DecoderState, tokens: ArrayLike<number>): Float32Array {
+    const { vocab: V, embed: E, hidden: H } = this.config;
+    const rows = state.rows;
+    const e = this.core.exports;
+    const x = this.buf("x", rows * E * 4);
+    const xv = x.f32(rows * E);
+    for (let r = 0; r < rows; r++) {
+      const id = tokens[r];
+      if (this.embedQ) {
+        const s = this.embedScales![id];
+        for (let j = 0; j < E; j++) xv[r * E + j] = this.embedQ[id * E + j] * s;
+      } else xv.set(this.embedF32!.subarray(id * E, (id + 1) * E), r * E);
+    }
+    const xp = this.buf("xp", rows * 3 * H * 4);
+    this.linear("xe", x, rows, xp);
+    const cond = this.buf("cond", rows * 3 * H * 4);
+    cond.f32(rows * 3 * H).set(state.cond.subarray(0, rows * 3 * H));
+    e.addInPlace(xp.aligned, cond.aligned, rows * 3 * H);
+    const h = this.buf("h", rows * H * 4);
+    h.f32(rows * H).set(state.h.subarray(0, rows * H));
+    const hp = this.buf("hp", rows * 3 * H * 4);
+    this.linear("h", h, rows, hp);
+    e.gruGates(xp.aligned, hp.aligned, h.aligned, rows, H);
+    state.h.set(h.f32(rows * H));
+    const logits = this.buf("logits", rows * V * 4);
+    this.linear("head", h, rows, logits);
+    return new Float32Array(logits.f32(rows * V));
+  }
+
+  dispose(): void {
+    for (const l of this.layers.values()) {
+      l.w.free();
+      l.scales?.free();
+      l.bias?.free();
+    }
+    for (const b of this.scratch.values()) b.free();
+    this.layers.clear();
+    this.scratch.clear();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Decode a vector to text, then refine with the encoder (vec2text's idea with a cheap, fixed corrector):
+ *
+ *   step 0: beam search on the target v; every hypothesis is embedded; the best by cosine to v is kept.
+ *   step k: the conditioning vector moves against the best hypothesis's error, c <- unit(c + feedback * (v - e(best))),
+ *           and beam search plus `samples` sampled hypotheses on c are embedded; a better cosine to v replaces the
+ *           best, else refinement stops (the cosine stopped improving).
+ *
+ * The answer is the best text seen, so its cosine is never below step 0's. Runtime-agnostic: the caller brings the
+ * runner (reference or core) and an embed function (the encoder).
+ */
+import { createRng } from "../lvm/rng.ts";
+import { beamDecode, type Hypothesis, sampleDecode } from "./decode.ts";
+import type { DecoderRunner } from "./runner.ts";
+import { detokenize } from "./text.ts";
+
+export interface RefineOptions {
+  /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default 4. */
+  steps?: number;
+  /** Beam width. Default 4. */
+  beam?: number;
+  /** Sampled hypotheses per refinement step. Default 8. */
+  samples?: number;
+  temperature?: number;
+  /** How far the conditioning vector moves against the error each step. Default 1. */
+  feedback?: number;
+  seed?: number;
+}
+
+export interface RefineStep {
+  step: number;
+  text: string;
+  cosine: number;
+}
+
+export interface DecodedText {
+  text: string;
+  ids: number[];
+  /** Cosine of the text's embedding to the target. */
+  cosine: number;
+  /** Refinement steps run (0 = first hypothesis only). */
+  steps: number;
+  /** Best text so far after each step run (index = step). */
+  history: RefineStep[];
+}
+
+export type EmbedTexts = (texts: readonly string[]) => Promise<Float32Array>;
+
+export class DecoderInputError extends Error {
+  override name = "DecoderInputError";
+}
+
+/** A copy of `vector` scaled to unit length; throws naming what is wrong (size, a non-finite value, zero length). */
+export function checkTargetVector(vector: ArrayLike<number>, dim: number, what = "vector"): Float32Array {
+  if (vector.length !== dim) throw new DecoderInputError(`${what} has ${vector.length} values, expected ${dim}`);
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    const x = vector[i];
+    if (!Number.isFinite(x)) throw new DecoderInputError(`${what}[${i}] is ${x}, expected a finite number`);
+    norm += x * x;
+  }
+  if (norm === 0) throw new DecoderInputError(`${what} is all zeros: it has no direction to decode`);
+  const inv = 1 / Math.sqrt(norm);
+  return Float32Array.from({ length: dim }, (_, i) => vector[i] * inv);
+}
+
+function cosine(a: Float32Array, aOffset: number, b: Float32Array, dim: number): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < dim; i++) {
+    dot += a[aOffset + i] * b[i];
+    na += a[aOffset + i] * a[aOffset + i];
+    nb += b[i] * b[i];
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+interface Scored {
+  text: string;
+  ids: number[];
+  cosine: number;
+  vector: Float32Array;
+}
+
+/** Embeds the distinct non-empty texts of `hyps` and returns the best by cosine to `target` (null if none). */
+async function bestOf(hyps: Hypothesis[], pieces: readonly string[], embed: EmbedTexts, target: Float32Array): Promise<Scored | null> {
+  const byText = new Map<string, number[]>();
+  for (const h of hyps) {
+    const text = detokenize(pieces, h.ids);
+    if (text.length > 0 && !byText.has(text)) byText.set(text, h.ids);
+  }
+  if (byText.size === 0) return null;
+  const texts = [...byText.keys()];
+  const dim = target.length;
+  const vectors = await embed(texts);
+  let best = 0;
+  let bestCos = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < texts.length; i++) {
+    const c = cosine(vectors, i * dim, target, dim);
+    if (c > bestCos) {
+      bestCos = c;
+      best = i;
+    }
+  }
+  return { text: texts[best], ids: byText.get(texts[best])!, cosine: bestCos, vector: vectors.slice(best * dim, (best + 1) * dim) };
+}
+
+export async function decodeAndRefine(
+  runner: DecoderRunner,
+  embed: EmbedTexts,
+  pieces: readonly string[],
+  vector: ArrayLike<number>,
+  options: RefineOptions = {},
+): Promise<DecodedText> {
+  const { steps = 4, beam = 4, samples = 8, temperature = 0.8, feedback = 1, seed = 1 } = options;
+  const dim = runner.config.dim;
+  const target = checkTargetVector(vector, dim);
+  const rng = createRng(seed);
+  let best = await bestOf(beamDecode(runner, target, beam), pieces, embed, target);
+  if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
+  const history: RefineStep[] = [{ step: 0, text: best.text, cosine: best.cosine }];
+  let cond = target.slice();
+  let run = 0;
+  for (let k = 1; k <= steps; k++) {
+    run = k;
+    let norm = 0;
+    for (let i = 0; i < dim; i++) {
+      cond[i] += feedback * (target[i] - best.vector[i]);
+      norm += cond[i] * cond[i];
+    }
+    if (!(norm > 0)) break;
+    cond = cond.map((x) => x / Math.sqrt(norm));
+    const hyps = [...beamDecode(runner, cond, beam), ...(samples > 0 ? sampleDecode(runner, cond, samples, rng, { temperature }) : [])];
+    const candidate = await bestOf(hyps, pieces, embed, target);
+    if (!candidate || candidate.cosine <= best.cosine) break;
+    best = candidate;
+    history.push({ step: k, text: best.text, cosine: best.cosine });
+  }
+  return { text: best.text, ids: best.ids, cosine: best.cosine, steps: run, history };
+}

@@ -1,0 +1,28 @@
+// A tiny decoder with random weights everywhere (biases too), so every tensor's role is exercised.
+import type { DecoderConfig, DecoderModel } from "../../src/decoder/model-format.ts";
+import { initDecoderTensors } from "../../src/decoder/model-format.ts";
+import { random } from "../helpers.ts";
+
+export const tinyConfig: DecoderConfig = { vocab: 40, dim: 32, embed: 16, hidden: 32, maxTokens: 8 };
+
+export function tinyModel(seed = 7, config: DecoderConfig = tinyConfig): DecoderModel {
+  const tensors = initDecoderTensors(config, seed);
+  let k = seed;
+  for (const t of tensors.values()) {
+    const noise = random(t.data.length, k++, 0.3);
+    for (let i = 0; i < t.data.length; i++) t.data[i] += noise[i];
+  }
+  // A strong head so that greedy choices are not ties between near-equal logits.
+  const head = tensors.get("head.w")!.data;
+  for (let i = 0; i < head.length; i++) head[i] *= 4;
+  return { config, tensors };
+}
+
+/** Pieces of the tiny vocabulary: the 6 special ids, then "▁w6", "▁w7", ... */
+export const tinyPieces = ["<unk>", "<s>", "</s>", "r3", "r4", "r5", ...Array.from({ length: 34 }, (_, i) => `\u2581w${i + 6}`)];
+
+export function unitVector(dim: number, seed: number): Float32Array {
+  const v = random(dim, seed);
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}

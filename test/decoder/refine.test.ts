@@ -1,0 +1,70 @@
+// The refinement loop on the tiny decoder with stand-in encoders: it keeps the best text seen, stops when the
+// cosine stops improving, and refuses malformed target vectors by name.
+import { describe, expect, it } from "vitest";
+import { ReferenceDecoder } from "../../src/decoder/reference.ts";
+import { checkTargetVector, decodeAndRefine, type EmbedTexts } from "../../src/decoder/refine.ts";
+import { fnv1a } from "../../src/math/fnv1a.ts";
+import { tinyConfig, tinyModel, tinyPieces, unitVector } from "./fixture.ts";
+
+const runner = new ReferenceDecoder(tinyModel());
+const { dim } = tinyConfig;
+
+/** A stand-in encoder: each distinct text gets its own seeded random unit vector. */
+function hashEncoder(calls: string[][] = []): EmbedTexts {
+  return async (texts) => {
+    calls.push([...texts]);
+    const out = new Float32Array(texts.length * dim);
+    for (const [i, t] of texts.entries()) out.set(unitVector(dim, fnv1a(new TextEncoder().encode(t))), i * dim);
+    return out;
+  };
+}
+
+describe("decodeAndRefine", () => {
+  it("never returns a worse cosine than its first hypothesis; each recorded step improves on the last", async () => {
+    let refined = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const target = unitVector(dim, 100 + seed);
+      const out = await decodeAndRefine(runner, hashEncoder(), tinyPieces, target, { steps: 6, seed });
+      expect(out.text.length).toBeGreaterThan(0);
+      expect(out.cosine).toBeGreaterThanOrEqual(out.history[0].cosine);
+      expect(out.cosine).toBe(out.history[out.history.length - 1].cosine);
+      for (let k = 1; k < out.history.length; k++) expect(out.history[k].cosine).toBeGreaterThan(out.history[k - 1].cosine);
+      // The answer's cosine is the stand-in encoder's cosine of the answer's text.
+      const v = (await hashEncoder()([out.text])).slice(0, dim);
+      expect(v.reduce((s, x, i) => s + x * target[i], 0)).toBeCloseTo(out.cosine, 5);
+      if (out.history.length > 1) refined++;
+    }
+    expect(refined).toBeGreaterThan(0);
+  });
+
+  it("stops at the first step that does not improve the cosine", async () => {
+    // Every text embeds to the same vector: no step can improve on the first hypothesis.
+    const constant: EmbedTexts = async (texts) => {
+      const out = new Float32Array(texts.length * dim);
+      for (let i = 0; i < texts.length; i++) out.set(unitVector(dim, 9), i * dim);
+      return out;
+    };
+    const out = await decodeAndRefine(runner, constant, tinyPieces, unitVector(dim, 3), { steps: 5 });
+    expect(out.steps).toBe(1);
+    expect(out.history).toHaveLength(1);
+  });
+
+  it("with steps 0 it is beam search re-ranked by cosine, one encoder call", async () => {
+    const calls: string[][] = [];
+    const out = await decodeAndRefine(runner, hashEncoder(calls), tinyPieces, unitVector(dim, 4), { steps: 0, beam: 4 });
+    expect(calls).toHaveLength(1);
+    expect(out.steps).toBe(0);
+    expect(calls[0]).toContain(out.text);
+  });
+
+  it("refuses a vector of the wrong size, with a NaN, or all zeros, naming what is wrong", async () => {
+    await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, new Float32Array(dim + 1))).rejects.toThrow(
+      `vector has ${dim + 1} values, expected ${dim}`,
+    );
+    const nan = unitVector(dim, 1);
+    nan[5] = Number.NaN;
+    await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, nan)).rejects.toThrow("vector[5] is NaN, expected a finite number");
+    await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, new Float32Array(dim))).rejects.toThrow(/all zeros/);
+    expect(Math.hypot(...checkTargetVector([3, 4], 2))).toBeCloseTo(1, 6);
+  });
+});
