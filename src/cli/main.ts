@@ -68,6 +68,16 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
     load: () => import("./train-decoder.ts").then((m) => m.trainDecoderCommand),
   },
   {
+    name: "decode",
+    summary: "say vectors as text: the trained decoder on the WASM core, refined by re-embedding (file, stdin or --text)",
+    load: () => import("./decode.ts").then((m) => m.decodeCommand),
+  },
+  {
+    name: "eval-decoder",
+    summary: "evaluate the decoder on held-out sentences per refinement step against retrieval decode (cosine, BLEU, token F1)",
+    load: () => import("./eval-decoder.ts").then((m) => m.evalDecoderCommand),
+  },
+  {
     name: "models",
     summary: "fetch encoder models (lvm models pull gtr-t5-base) and list local encoders and LVMs",
     load: () => import("./models.ts").then((m) => m.modelsCommand),

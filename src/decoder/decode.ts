@@ -86,19 +86,7 @@ export function beamDecode(
         candidates.push({ from: r, id: EOS_ID, logProb: beams[r].logProb + row[EOS_ID] });
         continue;
       }
-      // The row's best `width` ids (partial selection).
-      const top: number[] = [];
-      for (let i = EOS_ID; i < V; i++) {
-        if (row[i] === Number.NEGATIVE_INFINITY) continue;
-        if (top.length < width) {
-          top.push(i);
-          top.sort((a, b) => row[b] - row[a]);
-        } else if (row[i] > row[top[width - 1]]) {
-          top[width - 1] = i;
-          top.sort((a, b) => row[b] - row[a]);
-        }
-      }
-      for (const id of top) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] });
+      for (const id of topIds(row, width)) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] });
     }
     candidates.sort((a, b) => b.logProb - a.logProb);
     const next: Hypothesis[] = [];
@@ -118,6 +106,22 @@ export function beamDecode(
     if (beams.length > 0) state = gatherRows(state, from, H, runner.condWidth);
   }
   return ended.sort((a, b) => score(b) - score(a)).slice(0, width);
+}
+
+/** The `k` ids of the highest finite values of `row`, best first (one pass, insertion into a short sorted list). */
+export function topIds(row: Float32Array, k: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    const x = row[i];
+    if (x === Number.NEGATIVE_INFINITY || (top.length === k && x <= row[top[k - 1]])) continue;
+    let j = top.length < k ? top.length : k - 1;
+    while (j > 0 && row[top[j - 1]] < x) {
+      if (j < k) top[j] = top[j - 1];
+      j--;
+    }
+    top[j] = i;
+  }
+  return top;
 }
 
 /** `count` sampled hypotheses for one vector: temperature, then the top-k pieces. */
@@ -144,10 +148,7 @@ export function sampleDecode(
       const row = logSoftmaxRow(logits, r * V, V, t === 0);
       let pick = EOS_ID;
       if (t < maxTokens) {
-        const ids = Array.from({ length: V }, (_, i) => i)
-          .filter((i) => row[i] > Number.NEGATIVE_INFINITY)
-          .sort((a, b) => row[b] - row[a])
-          .slice(0, topK);
+        const ids = topIds(row, topK);
         const weights = ids.map((i) => Math.exp((row[i] - row[ids[0]]) / temperature));
         let u = rng.next() * weights.reduce((a, b) => a + b, 0);
         pick = ids[ids.length - 1];

@@ -30,6 +30,8 @@ export interface RefineOptions {
 export interface RefineStep {
   step: number;
   text: string;
+  /** The text's pieces as generated. */
+  ids: number[];
   cosine: number;
 }
 
@@ -119,7 +121,7 @@ export async function decodeAndRefine(
   const rng = createRng(seed);
   let best = await bestOf(beamDecode(runner, target, beam), pieces, embed, target);
   if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
-  const history: RefineStep[] = [{ step: 0, text: best.text, cosine: best.cosine }];
+  const history: RefineStep[] = [{ step: 0, text: best.text, ids: best.ids, cosine: best.cosine }];
   let cond = target.slice();
   let run = 0;
   for (let k = 1; k <= steps; k++) {
@@ -135,7 +137,7 @@ export async function decodeAndRefine(
     const candidate = await bestOf(hyps, pieces, embed, target);
     if (!candidate || candidate.cosine <= best.cosine) break;
     best = candidate;
-    history.push({ step: k, text: best.text, cosine: best.cosine });
+    history.push({ step: k, text: best.text, ids: best.ids, cosine: best.cosine });
   }
   return { text: best.text, ids: best.ids, cosine: best.cosine, steps: run, history };
 }

@@ -6,7 +6,7 @@ import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { makeBatch } from "../../src/decoder/batches.ts";
 import { CoreDecoder } from "../../src/decoder/core-decoder.ts";
 import type { SentenceSet } from "../../src/decoder/dataset-format.ts";
-import { beamDecode, greedyDecode } from "../../src/decoder/decode.ts";
+import { beamDecode, greedyDecode, topIds } from "../../src/decoder/decode.ts";
 import { ReferenceDecoder, referenceLogits } from "../../src/decoder/reference.ts";
 import { BOS_ID } from "../../src/decoder/text.ts";
 import { tfDecoderLogits, tfDecoderLoss, toDecoderParams } from "../../src/decoder/tf-decoder.ts";
@@ -132,5 +132,19 @@ describe("decoder forward vs the reference", () => {
     expect(loss).toBeCloseTo(nll / count, 3);
     for (const p of params.values()) p.dispose();
     expect(vocab).toBe(40);
+  });
+});
+
+describe("topIds", () => {
+  it("returns the k largest finite values' ids, best first", () => {
+    const row = Float32Array.from([0.5, Number.NEGATIVE_INFINITY, 3, -1, 2, 2.5, 7, 0]);
+    expect(topIds(row, 3)).toEqual([6, 2, 5]);
+    expect(topIds(row, 10)).toEqual([6, 2, 5, 4, 0, 7, 3]);
+    const big = Float32Array.from(
+      { length: 500 },
+      (_, i) => Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453),
+    );
+    const sorted = Array.from(big.keys()).sort((a, b) => big[b] - big[a]);
+    expect(topIds(big, 40)).toEqual(sorted.slice(0, 40));
   });
 });

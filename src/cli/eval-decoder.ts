@@ -1,0 +1,81 @@
+// `lvm eval-decoder`: held-out sentences decoded from their vectors, per refinement step, against retrieval decode.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { readSentenceSet } from "../decoder/dataset-node.ts";
+import { decoderReportMarkdown, decoderReportSvg } from "../decoder/eval-report.ts";
+import { evaluateDecoder } from "../decoder/evaluate.ts";
+import { loadCoreDecoder } from "../decoder/model-node.ts";
+import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
+import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
+import { type Command, intOption, UsageError } from "./command.ts";
+
+export const evalDecoderCommand: Command = {
+  usage: `Usage: lvm eval-decoder --model <dir> --test <test.sent> --out <dir> [options]
+
+Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
+
+  --sentences <n>    held-out sentences, evenly spaced (default 200)
+  --store <file>     more retrieval candidates (a sentence file; repeatable); the test set is always a candidate
+  --steps <n>        refinement steps (default 4)
+  --beam <n>         beam width (default 4)
+  --samples <n>      sampled hypotheses per step (default 8)
+  --precision <p>    int8 (default) | f32`,
+  options: {
+    model: { type: "string" },
+    test: { type: "string" },
+    out: { type: "string" },
+    store: { type: "string", multiple: true },
+    sentences: { type: "string" },
+    steps: { type: "string" },
+    beam: { type: "string" },
+    samples: { type: "string" },
+    precision: { type: "string" },
+  },
+  async run(values) {
+    const [model, test, out] = [values.model, values.test, values.out] as (string | undefined)[];
+    if (!model || !test || !out) throw new UsageError("--model, --test and --out are required");
+    const precision = (values.precision as string | undefined) ?? "int8";
+    if (precision !== "int8" && precision !== "f32") throw new UsageError(`--precision must be int8 or f32, got '${precision}'`);
+    const started = Date.now();
+    const storePaths = (values as unknown as { store?: string[] }).store ?? [];
+    const [{ decoder, manifest }, encoder, pieces, testSet, ...extra] = await Promise.all([
+      loadCoreDecoder(model, precision),
+      loadUseLiteCoreEncoder({ precision: "int8" }),
+      readUseLitePieces(),
+      readSentenceSet(test),
+      ...storePaths.map(readSentenceSet),
+    ]);
+    if (manifest.encoder.id !== testSet.encoder)
+      throw new Error(`${model} decodes '${manifest.encoder.id}' vectors, ${test} holds '${testSet.encoder}'`);
+    const trained = new Set<string>(
+      [(manifest.training.sources as { train?: string } | undefined)?.train].filter((x): x is string => typeof x === "string"),
+    );
+    if (trained.has(test)) throw new Error(`${test} is the decoder's training file: evaluate on held-out sentences`);
+    const report = await evaluateDecoder({
+      runner: decoder,
+      embed: (texts) => encoder.embed(texts),
+      pieces,
+      test: testSet,
+      extraStores: extra,
+      sentences: intOption(values.sentences, "sentences", 200),
+      refine: {
+        steps: intOption(values.steps, "steps", 4, 0),
+        beam: intOption(values.beam, "beam", 4),
+        samples: intOption(values.samples, "samples", 8, 0),
+      },
+      log: (line) => console.error(line),
+    });
+    const wallSeconds = Math.round((Date.now() - started) / 1000);
+    const command = `lvm eval-decoder ${process.argv.slice(3).join(" ")}`;
+    await mkdir(out, { recursive: true });
+    await writeFile(
+      join(out, "decoder-eval.json"),
+      `${JSON.stringify({ model, test, stores: storePaths, precision, weightBytes: decoder.weightBytes, parameters: manifest.training.parameters, wallSeconds, ...report }, null, 1)}\n`,
+    );
+    const markdown = decoderReportMarkdown(report, { model, test, command, wallSeconds });
+    await writeFile(join(out, "decoder-eval.md"), markdown);
+    await writeFile(join(out, "decoder-eval.svg"), decoderReportSvg(report));
+    console.log(markdown);
+    return 0;
+  },
+};
