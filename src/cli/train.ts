@@ -44,6 +44,8 @@ Options:
   --temperature <x>      InfoNCE temperature                                         [0.05]
   --negatives <n>        extra negatives per step sampled from training concepts     [4096]
   --no-hard-negatives    do not add the neighbouring concepts of each window as negatives
+  --article-negatives <n>  per window, n more negatives drawn from its own article (outside
+                         the window)                                                 [0 = off]
   --queue <n>            also use the targets of recent steps as negatives, up to n (a
                          queue emptied each epoch; the window's own article masked)     [0 = off]
   --dropout <x>          training dropout rate                                       [0]
@@ -72,6 +74,7 @@ Options:
     temperature: { type: "string" },
     negatives: { type: "string" },
     "no-hard-negatives": { type: "boolean" },
+    "article-negatives": { type: "string" },
     queue: { type: "string" },
     patience: { type: "string" },
     dropout: { type: "string" },
@@ -115,6 +118,7 @@ Options:
       loss,
       negatives: intOption(values.negatives, "negatives", 4096, 0),
       hardNegatives: values["no-hard-negatives"] !== true,
+      articleNegatives: intOption(values["article-negatives"], "article-negatives", 0, 0),
       queue: intOption(values.queue, "queue", 0, 0),
       seed: intOption(values.seed, "seed", 1, 0),
       patience: intOption(values.patience, "patience", 2),

@@ -23,6 +23,8 @@ export interface TrainOptions {
   negatives: number;
   /** Add the concepts right after and right before each window (same article) as negatives. */
   hardNegatives: boolean;
+  /** Per window, this many concepts drawn from its own article outside the window, as negatives (0 or absent = off). */
+  articleNegatives?: number;
   /**
    * Capacity of the queue of recent steps' targets added as InfoNCE negatives (NegativeQueue; emptied at each
    * epoch's start so a resumed run repeats an uninterrupted one); 0 or absent = off.

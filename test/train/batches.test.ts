@@ -54,6 +54,39 @@ describe("InfoNCE batch: the negatives pool", () => {
     });
   });
 
+  it("article negatives: draws from each window's own article, outside its context and target, every such row", () => {
+    const drawn = new Set<number>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const batch = buildBatch(
+        store,
+        Int32Array.of(18),
+        context,
+        options({ hardNegatives: false, negatives: 0, articleNegatives: 3 }),
+        data,
+        createRng(seed),
+      );
+      const rows = columns(batch);
+      expect(rows[0]).toBe(18);
+      expect(rows.length).toBeLessThanOrEqual(4);
+      for (const r of rows.slice(1)) drawn.add(r);
+    }
+    // Document 1 holds rows 12..23; the window is 13..17 -> 18.
+    expect([...drawn].sort((a, b) => a - b)).toEqual([12, 19, 20, 21, 22, 23]);
+    // A window at the start of its article: the rows after its target only; none beyond the article.
+    const early = columns(
+      buildBatch(
+        store,
+        Int32Array.of(5),
+        context,
+        options({ hardNegatives: false, negatives: 0, articleNegatives: 50 }),
+        data,
+        createRng(9),
+      ),
+    );
+    expect(early.slice(1).every((r) => r >= 6 && r <= 11)).toBe(true);
+    expect(new Set(early.slice(1)).size).toBeGreaterThan(3);
+  });
+
   it("without hard negatives and with few samples: the targets plus the samples", () => {
     const batch = buildBatch(store, targets, context, options({ hardNegatives: false, negatives: 0 }), data, createRng(3));
     expect(columns(batch)).toEqual(Array.from(targets));
