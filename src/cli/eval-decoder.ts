@@ -1,10 +1,14 @@
 // `lvm eval-decoder`: held-out sentences decoded from their vectors, per refinement step, against retrieval decode.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { loadCore } from "../core/wasm-core-node.ts";
+import { CoreDecoder } from "../decoder/core-decoder.ts";
 import { readSentenceSet } from "../decoder/dataset-node.ts";
 import { decoderReportMarkdown, decoderReportSvg } from "../decoder/eval-report.ts";
 import { evaluateDecoder } from "../decoder/evaluate.ts";
-import { loadCoreDecoder } from "../decoder/model-node.ts";
+import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
+import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
+import { ReferenceDecoder } from "../decoder/reference.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
@@ -19,7 +23,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
   --steps <n>        refinement steps (default 4)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per step (default 8)
-  --precision <p>    int8 (default) | f32`,
+  --precision <p>    int8 (default) | f32
+  --int8-check <n>   also compare INT8 and f32 greedy decoding on the core (and f32 with the reference) on n vectors`,
   options: {
     model: { type: "string" },
     test: { type: "string" },
@@ -30,6 +35,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
     beam: { type: "string" },
     samples: { type: "string" },
     precision: { type: "string" },
+    "int8-check": { type: "string" },
   },
   async run(values) {
     const [model, test, out] = [values.model, values.test, values.out] as (string | undefined)[];
@@ -65,14 +71,31 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
       },
       log: (line) => console.error(line),
     });
+    const checkCount = intOption(values["int8-check"], "int8-check", 0, 0);
+    let int8Check: PrecisionCheck | null = null;
+    if (checkCount > 0) {
+      const { model: weights } = await readDecoder(model);
+      const core = await loadCore();
+      int8Check = precisionCheck(
+        {
+          int8: new CoreDecoder(core, weights, "int8"),
+          f32: new CoreDecoder(core, weights, "f32"),
+          reference: new ReferenceDecoder(weights),
+        },
+        testSet,
+        checkCount,
+      );
+    }
     const wallSeconds = Math.round((Date.now() - started) / 1000);
     const command = `lvm eval-decoder ${process.argv.slice(3).join(" ")}`;
     await mkdir(out, { recursive: true });
     await writeFile(
       join(out, "decoder-eval.json"),
-      `${JSON.stringify({ model, test, stores: storePaths, precision, weightBytes: decoder.weightBytes, parameters: manifest.training.parameters, wallSeconds, ...report }, null, 1)}\n`,
+      `${JSON.stringify({ model, test, stores: storePaths, precision, weightBytes: decoder.weightBytes, parameters: manifest.training.parameters, wallSeconds, int8Check, ...report }, null, 1)}\n`,
     );
-    const markdown = decoderReportMarkdown(report, { model, test, command, wallSeconds });
+    let markdown = decoderReportMarkdown(report, { model, test, command, wallSeconds });
+    if (int8Check)
+      markdown += `\n## INT8 against f32 on the core\n\nOn ${int8Check.vectors} held-out vectors, greedy: INT8 gives f32's pieces for ${(100 * int8Check.int8EqualsF32).toFixed(1)}% of the vectors; ${(100 * int8Check.sharedPrefix).toFixed(1)}% of f32's pieces lie in the prefix INT8 shares with it. f32 on the core gives the float64 reference's pieces for ${(100 * int8Check.f32EqualsReference).toFixed(0)}% of the first ${int8Check.referenceVectors}. Greedy, one vector at a time: INT8 ${int8Check.int8PiecesPerSecond.toFixed(0)} pieces/s, f32 ${int8Check.f32PiecesPerSecond.toFixed(0)} pieces/s.\n`;
     await writeFile(join(out, "decoder-eval.md"), markdown);
     await writeFile(join(out, "decoder-eval.svg"), decoderReportSvg(report));
     console.log(markdown);
