@@ -91,6 +91,36 @@ const contextItems = z
       "1..64 concepts, oldest first; the model's last 5 are used (a shorter context is left-padded with its first item). Stored concepts among them (a {row}, a text equal to a stored text, or a vector within cosine 0.9999 of a stored one) are never returned.",
   });
 
+// Vector-to-text decoding of the predicted vectors (src/decoder/): bounded so one request stays affordable (the
+// shipped decoder takes about 0.7 s per refined vector on a loaded Node, docs/decoder.md).
+const decode = z.boolean().default(false).openapi({
+  description:
+    "also generate text for the predicted vector(s) with the vector-to-text decoder (501 where the deployment has none: on Node, start with LVM_DECODER=<decoder dir>)",
+});
+const decodeOptions = z
+  .object({
+    steps: z.number().int().min(0).max(8).optional().openapi({ description: "refinement steps after the first hypothesis (default 4)" }),
+    beam: z.number().int().min(1).max(8).optional().openapi({ description: "beam width (default 4)" }),
+    samples: z.number().int().min(0).max(16).optional().openapi({ description: "sampled hypotheses per refinement step (default 8)" }),
+    temperature: z.number().gt(0).max(2).optional().openapi({ description: "sampling temperature (default 0.8)" }),
+    feedback: z
+      .number()
+      .min(0)
+      .max(4)
+      .optional()
+      .openapi({ description: "how far each step moves the conditioning against the error (default 1)" }),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional()
+      .openapi({ description: "sampling seed (default 1): the same request gives the same text" }),
+  })
+  .strict()
+  .optional()
+  .openapi("DecodeOptions", { description: "refinement settings of the decoder (with decode: true)" });
+
 export const nextRequest = z
   .object({
     context: contextItems,
@@ -99,6 +129,8 @@ export const nextRequest = z
     exact,
     ef,
     includeVector: z.boolean().default(false).openapi({ description: "also return the predicted vector" }),
+    decode,
+    decodeOptions,
   })
   .openapi("NextRequest");
 
@@ -115,6 +147,8 @@ export const generateRequest = z
       .openapi({ description: "stop when consecutive predicted vectors have cosine above this (the model has degenerated)" }),
     exact,
     ef,
+    decode,
+    decodeOptions,
   })
   .openapi("GenerateRequest");
 
@@ -143,8 +177,25 @@ const scored = concept
   .extend({ score: z.number().openapi({ description: "cosine similarity to the query or prediction" }) })
   .openapi("ScoredConcept");
 const timings = z
-  .object({ embedMs: z.number().optional(), lvmMs: z.number().optional(), searchMs: z.number().optional(), totalMs: z.number().optional() })
+  .object({
+    embedMs: z.number().optional(),
+    lvmMs: z.number().optional(),
+    searchMs: z.number().optional(),
+    decodeMs: z.number().optional().openapi({ description: "vector-to-text decoding (with decode: true)" }),
+    totalMs: z.number().optional(),
+  })
   .openapi("Timings", { description: "milliseconds per stage" });
+const generated = z
+  .object({
+    generated: z.literal(true).openapi({ description: "always true: this text was written by the decoder, it is not a stored concept" }),
+    text: z.string(),
+    cosine: z.number().openapi({
+      description:
+        "cosine of the text's re-embedding (the store's encoder) to the predicted vector: how faithful the text is; compare with the retrieved concepts' scores",
+    }),
+    steps: z.number().int().openapi({ description: "refinement steps run (0: the first hypothesis only)" }),
+  })
+  .openapi("GeneratedText", { description: "text generated from the predicted vector by the vector-to-text decoder (with decode: true)" });
 
 export const nextResponse = z
   .object({
@@ -153,6 +204,7 @@ export const nextResponse = z
     index: z.string(),
     results: z.array(scored),
     vector: z.array(z.number()).optional().openapi({ description: "the predicted unit vector (with includeVector)" }),
+    generated: generated.optional(),
     truncated: truncatedIndices,
     timings,
   })
@@ -169,6 +221,7 @@ export const generateResponse = z
             .number()
             .nullable()
             .openapi({ description: "cosine between this step's prediction and the previous one (null on the first step)" }),
+          generated: generated.optional(),
         })
         .openapi("ChainStep"),
     ),

@@ -1,5 +1,7 @@
 // Node adapter: serves the Hono app with @hono/node-server over a store on disk.
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
@@ -10,6 +12,8 @@ import { tokenBucketLimiter } from "../api/middleware/token-bucket.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
+import type { VectorDecoder } from "../decoder/vector-decoder.ts";
+import { loadVectorDecoder } from "../decoder/vector-decoder-node.ts";
 import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
 import { EmbedPool } from "../encoders/embed-pool-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
@@ -51,6 +55,20 @@ export interface ServerOptions {
   adminKey?: string;
   /** API keys, CORS origins, rate limit (src/api/middleware/access-settings.ts); default: $LVM_API_KEYS, $LVM_CORS_ORIGINS, $LVM_RATE_LIMIT. */
   access?: Partial<AccessSettings>;
+  /**
+   * The vector-to-text decoder's directory for `decode: true` (src/decoder/); default: $LVM_DECODER, else
+   * models/decoder/ where it exists; "off": none (such requests get a 501 saying how to enable it).
+   */
+  decoder?: string;
+}
+
+/** The decoder directory to load, or undefined: the option, else $LVM_DECODER, else models/decoder/ if present. */
+export function decoderDir(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = option ?? env.LVM_DECODER;
+  if (dir === "off") return undefined;
+  if (dir) return dir;
+  const shipped = join(SHIPPED_MODELS_DIR, "decoder");
+  return existsSync(join(shipped, "model.json")) ? shipped : undefined;
 }
 
 /** The in-process rate limit, keyed by API key or the socket's peer address (behind a proxy: the proxy's). */
@@ -138,6 +156,18 @@ export async function startServer(options: ServerOptions) {
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
+  // The decoder loads in the background too (its own core INT8 USE-lite re-embeds its hypotheses, outside the
+  // request cache); a failed load is logged, and decode requests answer 503 with the reason.
+  const decoderPath = decoderDir(options.decoder);
+  let decoderLoading: Promise<VectorDecoder> | undefined;
+  if (decoderPath) {
+    decoderLoading = loadVectorDecoder(decoderPath, { precision: options.precision }).then(({ decoder, weightBytes }) => {
+      console.log(`decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D)`);
+      return decoder;
+    });
+    decoderLoading.catch((error) => console.error(`decoder ${decoderPath} failed to load: ${error.message}`));
+  }
+  const decoder = decoderLoading ? () => decoderLoading : undefined;
 
   const roots = [SHIPPED_MODELS_DIR, ...(options.modelRoots ?? [])];
   const metrics = options.metricsDb === "off" ? undefined : openNodeMetrics(options.metricsDb ?? DEFAULT_METRICS_PATH);
@@ -173,6 +203,7 @@ export async function startServer(options: ServerOptions) {
       approximateIndex: snapshot.approximateIndex,
       encoder,
       embedCache,
+      decoder,
       models,
       metrics,
       adminKey: options.adminKey,
@@ -219,7 +250,7 @@ export async function startServer(options: ServerOptions) {
   const { store, exactIndex, approximateIndex } = first;
   console.log(
     `lvm-edge listening on ${options.host}:${options.port} (store ${storeDir}: ${store.count} concepts, encoder ${store.encoder.id}, index ${approximateIndex?.kind ?? exactIndex.kind}; ` +
-      `models: ${models
+      `decoder: ${decoderPath ?? "none"}; models: ${models
         .list()
         .map((m) => m.name)
         .join(", ")}; default ${models.defaultName}; ${engineLine(models)})`,

@@ -10,4 +10,5 @@ await startServer({
   precision: env.LVM_PRECISION === "f32" ? "f32" : "int8",
   metricsDb: env.LVM_METRICS_URL ?? env.LVM_METRICS_DB,
   adminKey: env.LVM_ADMIN_KEY,
+  decoder: env.LVM_DECODER,
 });

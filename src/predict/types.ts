@@ -1,3 +1,5 @@
+import type { RefineOptions } from "../decoder/refine.ts";
+import type { VectorDecoder } from "../decoder/vector-decoder.ts";
 import type { EmbeddingCache } from "../encoders/cached-encoder.ts";
 import type { Encoder } from "../encoders/types.ts";
 import type { SearchHits } from "../index/exact.ts";
@@ -33,9 +35,30 @@ export interface PredictDeps {
   /** The runtime's embedding cache (its LRU wraps `encoder`); texts answered by stored concepts are counted in it. */
   embedCache?: Pick<EmbeddingCache, "countStoredHits">;
   models: { get(name: string): LvmModel | undefined; list(): LvmModel[]; defaultName: string | undefined };
+  /**
+   * The vector-to-text decoder (src/decoder/), for requests with `decode: true`; resolves once loaded. Undefined
+   * where none is configured: such requests get a 501 saying how to enable it.
+   */
+  decoder?: () => Promise<VectorDecoder>;
 }
 
-export interface NextRequest {
+/** Generate text for the predicted vector(s) with the decoder, and how. */
+export interface DecodeRequest {
+  decode?: boolean;
+  decodeOptions?: RefineOptions;
+}
+
+/** Text the decoder generated from a predicted vector: not a stored concept, hence `generated: true`. */
+export interface GeneratedText {
+  generated: true;
+  text: string;
+  /** Cosine of the text's re-embedding to the predicted vector. */
+  cosine: number;
+  /** Refinement steps run. */
+  steps: number;
+}
+
+export interface NextRequest extends DecodeRequest {
   context: ContextItem[];
   k: number;
   model?: string;
@@ -44,7 +67,7 @@ export interface NextRequest {
   ef?: number;
 }
 
-export interface GenerateRequest {
+export interface GenerateRequest extends DecodeRequest {
   context: ContextItem[];
   steps: number;
   model?: string;
@@ -68,6 +91,7 @@ export interface Timings {
   embedMs?: number;
   lvmMs?: number;
   searchMs?: number;
+  decodeMs?: number;
   totalMs: number;
 }
 
@@ -80,13 +104,15 @@ export interface NextResult {
   results: ScoredConcept[];
   /** The predicted unit vector. */
   predicted: Float32Array;
+  /** With `decode: true`. */
+  generated?: GeneratedText;
   timings: Timings;
 }
 
 export interface GenerateResult {
   model: string;
   backend: string;
-  steps: (ScoredConcept & { cosineToPrevious: number | null })[];
+  steps: (ScoredConcept & { cosineToPrevious: number | null; generated?: GeneratedText })[];
   stopped: "steps" | "degenerate" | "exhausted";
   timings: Timings;
 }

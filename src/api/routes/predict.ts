@@ -13,10 +13,10 @@ const next = createRoute({
   tags: ["predict"],
   summary: "Predict the next concepts",
   description:
-    "Runs the model once over the context and returns the top-k stored concepts nearest the predicted vector. Context concepts are never returned.",
+    "Runs the model once over the context and returns the top-k stored concepts nearest the predicted vector. Context concepts are never returned. With `decode: true`, `generated` adds text written by the vector-to-text decoder for the predicted vector, with its re-embedding cosine (501 where no decoder is configured).",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: nextRequest } } } },
-  responses: { ...ok(nextResponse), ...errorResponses(400, 404, 413, 415) },
+  responses: { ...ok(nextResponse), ...errorResponses(400, 404, 413, 415, 501, 503) },
 });
 
 const generate = createRoute({
@@ -26,10 +26,10 @@ const generate = createRoute({
   tags: ["predict"],
   summary: "Generate a chain of concepts",
   description:
-    "Autoregressive: predict, retrieve the best concept that is neither in the context nor used yet, slide the window, repeat; stops after `steps`, or when consecutive predictions have cosine above `stopCosine` (degeneration).",
+    "Autoregressive: predict, retrieve the best concept that is neither in the context nor used yet, slide the window, repeat; stops after `steps`, or when consecutive predictions have cosine above `stopCosine` (degeneration). With `decode: true`, each step's `generated` adds text written by the vector-to-text decoder for that step's predicted vector (501 where no decoder is configured).",
   security: [],
   request: { body: { required: true, content: { "application/json": { schema: generateRequest } } } },
-  responses: { ...ok(generateResponse), ...errorResponses(400, 404, 413, 415) },
+  responses: { ...ok(generateResponse), ...errorResponses(400, 404, 413, 415, 501, 503) },
 });
 
 export function predictRoutes(deps: AppDeps) {
