@@ -283,6 +283,9 @@ export const healthResponse = z
     approximateIndex: z.string().nullable(),
     models: z.number().int(),
     metrics: z.string().openapi({ description: "ok, failing, unavailable or off" }),
+    decoder: z.boolean().openapi({
+      description: "whether a vector-to-text decoder is configured for `decode: true` (it may still be loading; on Node: LVM_DECODER)",
+    }),
   })
   .openapi("Health");
 

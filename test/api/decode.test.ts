@@ -203,6 +203,13 @@ describe("decode errors", () => {
   });
 });
 
+describe("GET /healthz", () => {
+  it("says whether a decoder is configured (the page enables its 'say it' box on it)", async () => {
+    expect((await (await appWith({ decoder: async () => decoder }).request("/healthz")).json()).decoder).toBe(true);
+    expect((await (await appWith().request("/healthz")).json()).decoder).toBe(false);
+  });
+});
+
 describe("the OpenAPI document", () => {
   it("shows decode, decodeOptions and the generated text on both routes", async () => {
     const doc = await (await appWith().request("/openapi.json")).json();

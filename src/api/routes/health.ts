@@ -85,6 +85,7 @@ export function healthRoutes(deps: AppDeps) {
           approximateIndex: deps.approximateIndex?.kind ?? null,
           models: deps.models.list().length,
           metrics: deps.metrics?.health().state ?? "off",
+          decoder: deps.decoder !== undefined,
           engine: engineOf(deps.models),
         },
         200,

@@ -2,6 +2,8 @@
 // Server mode calls the API (hono/client); browser mode downloads the INT8 store, the models and (for typed texts)
 // the sentence encoder once and runs the same prediction service (src/predict) here, on WebGPU where the browser
 // offers it, else the WASM core; typed texts are embedded here too (page-encoder.ts), never by /v1/embed.
+
+import { client } from "./api.ts";
 import { engineStarted } from "./browser-engine.ts";
 import { chain, contextItems, renderChain, unembedded } from "./chain.ts";
 import { $, setStatus } from "./dom.ts";
@@ -10,11 +12,31 @@ import { loadModelsList, selectedModels } from "./models-list.ts";
 import { pageEncoderLoaded } from "./page-encoder.ts";
 import { loadArticles, pickArticle, splitPassage } from "./passage.ts";
 import { loadReport } from "./report.ts";
-import { renderResults } from "./results.ts";
+import { renderGenerated, renderResults } from "./results.ts";
 import { embedTyped, type Mode, runGenerate, runNext } from "./run.ts";
 
 const mode = () => (document.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value ?? "server") as Mode;
 const where = (m: Mode) => (m === "browser" ? "in this browser" : "on the server");
+
+/** "Say it" (decode: text from the predicted vector) is sent in server mode only: the page has no decoder. */
+const decode = () => mode() === "server" && $<HTMLInputElement>("decode").checked;
+let serverDecoder = false;
+function updateDecodeControl() {
+  const box = $<HTMLInputElement>("decode");
+  const note =
+    mode() === "browser"
+      ? "Server mode only: this page does not download the decoder."
+      : serverDecoder
+        ? "Text written by the decoder, marked generated, with the cosine of its re-embedding to the prediction."
+        : "This server has no decoder (start it with LVM_DECODER=<decoder dir>).";
+  box.disabled = mode() === "browser" || !serverDecoder;
+  $("decode-note").textContent = note;
+}
+async function loadDecoderAvailability() {
+  const res = await client.healthz.$get().catch(() => undefined);
+  serverDecoder = res?.ok ? (await res.json()).decoder : false;
+  updateDecodeControl();
+}
 
 /** The request's preconditions, or a status line saying what is missing. */
 function ready(): string[] | undefined {
@@ -44,7 +66,7 @@ async function predict() {
   setStatus(m === "browser" && !engineStarted() ? "Downloading the INT8 store and model…" : "Predicting…");
   try {
     await embed(m);
-    const columns = await runNext(m, names, { context: contextItems(), k: Number($<HTMLSelectElement>("k").value) });
+    const columns = await runNext(m, names, { context: contextItems(), k: Number($<HTMLSelectElement>("k").value), decode: decode() });
     renderResults(columns, (r) => {
       chain.push({ text: r.text, row: r.row });
       renderChain();
@@ -63,9 +85,10 @@ async function generate() {
   setStatus(`Generating with ${names[0]}…`);
   try {
     await embed(m);
-    const result = await runGenerate(m, names[0], { context: contextItems(), steps: 5 });
+    const result = await runGenerate(m, names[0], { context: contextItems(), steps: 5, decode: decode() });
     chain.push(...result.steps.map((s) => ({ text: s.text, row: s.row })));
     renderChain();
+    if (result.steps.some((s) => s.generated)) renderGenerated(names[0], result.steps);
     setStatus(`Generated ${result.steps.length} concepts with ${names[0]} ${where(m)} (stopped: ${result.stopped}).`);
   } catch (error) {
     setStatus(`Failed: ${(error as Error).message}`);
@@ -79,8 +102,9 @@ $("reset").addEventListener("click", () => {
   renderChain();
   $("results").replaceChildren();
 });
+for (const radio of document.querySelectorAll('input[name="mode"]')) radio.addEventListener("change", updateDecodeControl);
 $("predict").addEventListener("click", () => void predict());
 $("generate").addEventListener("click", () => void generate());
-await Promise.all([loadModelsList(), loadArticles(), loadReport(), loadMetrics()]);
+await Promise.all([loadModelsList(), loadArticles(), loadReport(), loadMetrics(), loadDecoderAvailability()]);
 setInterval(() => void loadMetrics(), 5000);
 document.body.dataset.ready = "true";

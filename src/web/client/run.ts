@@ -2,7 +2,7 @@
 // same prediction service over the downloaded store): both send the same request, so they agree.
 import { generateChain } from "../../predict/generate.ts";
 import { nextConcepts } from "../../predict/next.ts";
-import type { GenerateResult, NextRequest } from "../../predict/types.ts";
+import type { GeneratedText, GenerateResult, NextRequest } from "../../predict/types.ts";
 import { client, unwrap } from "./api.ts";
 import { browserEngine, ensureModel } from "./browser-engine.ts";
 import { embedContext } from "./chain.ts";
@@ -14,6 +14,8 @@ export interface Column {
   backend: string;
   ms: number;
   results: { row: number; text: string; title: string; score: number }[];
+  /** Text the server's decoder wrote for the predicted vector (with decode). */
+  generated?: GeneratedText;
 }
 
 /**
@@ -41,16 +43,28 @@ export async function embedTyped(mode: Mode): Promise<void> {
 // Both modes search every row (the browser has no approximate index), so their results can be compared.
 const EXACT = true;
 
-export async function runNext(mode: Mode, names: string[], request: Omit<NextRequest, "model" | "exact">): Promise<Column[]> {
+// `decode` (text from the predicted vector) runs on the server only: the page does not download the decoder.
+export async function runNext(
+  mode: Mode,
+  names: string[],
+  request: Omit<NextRequest, "model" | "exact" | "decodeOptions">,
+): Promise<Column[]> {
   if (mode === "server") {
     return Promise.all(
       names.map(async (name) => {
         const started = performance.now();
         const body = await unwrap(client.v1.next.$post({ json: { ...request, model: name, exact: EXACT } }));
-        return { name, backend: `server ${body.backend}`, ms: performance.now() - started, results: body.results };
+        return {
+          name,
+          backend: `server ${body.backend}`,
+          ms: performance.now() - started,
+          results: body.results,
+          generated: body.generated,
+        };
       }),
     );
   }
+  if (request.decode) throw new Error("generating text runs on the server only");
   const e = await browserEngine();
   const columns: Column[] = [];
   for (const name of names) {
@@ -65,9 +79,10 @@ export async function runNext(mode: Mode, names: string[], request: Omit<NextReq
 export async function runGenerate(
   mode: Mode,
   name: string,
-  request: { context: NextRequest["context"]; steps: number },
-): Promise<Pick<GenerateResult, "backend" | "stopped"> & { steps: { row: number; text: string }[] }> {
+  request: { context: NextRequest["context"]; steps: number; decode?: boolean },
+): Promise<Pick<GenerateResult, "backend" | "stopped"> & { steps: { row: number; text: string; generated?: GeneratedText }[] }> {
   if (mode === "server") return unwrap(client.v1.generate.$post({ json: { ...request, model: name, exact: EXACT } }));
+  if (request.decode) throw new Error("generating text runs on the server only");
   const e = await browserEngine();
   await ensureModel(e, name);
   return generateChain(e.deps, { ...request, model: name, exact: EXACT, stopCosine: 0.9 });
