@@ -23,6 +23,10 @@ describe("lvm --help", () => {
       "publish",
       "serve",
       "metrics",
+      "decoder-data",
+      "train-decoder",
+      "decode",
+      "eval-decoder",
       "models",
     ]);
     for (const { name, summary } of listed) {
