@@ -176,6 +176,21 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
       });
     });
     // Rows and their shown scores (3 decimals): the same encoder on the same core gives the same vectors.
+    // Same rows in the same order; scores within 0.002. The two modes embed and predict with the same INT8 weights,
+    // but the server's and the browser's core builds need not be the same (relaxed or plain SIMD: their INT8
+    // activation codes differ), which moves a score by up to ~1e-3, and the page shows 3 decimals.
+    const expectSameResults = (got: Record<string, string[]>, want: Record<string, string[]>) => {
+      const parse = (r: Record<string, string[]>) =>
+        Object.fromEntries(
+          Object.entries(r).map(([m, list]) => [m, list.map((line) => /^(\d+)\s+(-?[\d.]+) /.exec(line)?.slice(1) ?? [line, "NaN"])]),
+        );
+      const [g, w] = [parse(got), parse(want)];
+      expect(Object.keys(g).sort()).toEqual(Object.keys(w).sort());
+      for (const m of Object.keys(w)) {
+        expect(g[m].map(([row]) => row)).toEqual(w[m].map(([row]) => row));
+        g[m].forEach(([, score], i) => expect(Math.abs(Number(score) - Number(w[m][i][1]))).toBeLessThanOrEqual(0.002));
+      }
+    };
     const resultsByModel = (): Promise<Record<string, string[]>> =>
       page.$$eval(".card", (cards) =>
         Object.fromEntries(
@@ -209,10 +224,10 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     expect(embedCalls).toHaveLength(1); // server mode embeds the texts itself: two encoders' vectors are compared
     expect(Object.keys(serverResults).length).toBeGreaterThanOrEqual(2);
     for (const results of Object.values(serverResults)) expect(results).toHaveLength(5);
-    expect(browserResults).toEqual(serverResults);
+    expectSameResults(browserResults, serverResults);
 
     // Again in the browser: the encoder is downloaded once, and still nothing goes to /v1/embed.
-    expect(await predictIn("browser")).toEqual(serverResults);
+    expectSameResults(await predictIn("browser"), serverResults);
     expect(weights).toEqual([200]);
     expect(embedCalls).toHaveLength(1);
     expect(errors).toEqual([]);
