@@ -188,7 +188,7 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
       expect(Object.keys(g).sort()).toEqual(Object.keys(w).sort());
       for (const m of Object.keys(w)) {
         expect(g[m].map(([row]) => row)).toEqual(w[m].map(([row]) => row));
-        g[m].forEach(([, score], i) => expect(Math.abs(Number(score) - Number(w[m][i][1]))).toBeLessThanOrEqual(0.002));
+        for (const [i, [, score]] of g[m].entries()) expect(Math.abs(Number(score) - Number(w[m][i][1]))).toBeLessThanOrEqual(0.002);
       }
     };
     const resultsByModel = (): Promise<Record<string, string[]>> =>
