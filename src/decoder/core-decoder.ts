@@ -8,21 +8,13 @@
  * and v @ w_x[E:] + b_x (once per vector: the state's `cond`, [rows, 3H]). The token embedding is kept as INT8 rows
  * with one scale per token, dequantised on lookup.
  */
+
+import { CoreScratch, freeLinear, linearBytes, type PackedLinear, packLinear, quantizePerRow, runLinear } from "../core/packed-linear.ts";
 import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
-import { quantizePerRow } from "../lvm/runners/core-lvm.ts";
 import type { DecoderConfig, DecoderModel } from "./model-format.ts";
 import type { DecoderRunner, DecoderState } from "./runner.ts";
 
 export type DecoderPrecision = "int8" | "f32";
-
-interface PackedLinear {
-  inDim: number;
-  outDim: number;
-  w: CoreBuffer;
-  scales?: CoreBuffer;
-  relaxed?: boolean;
-  bias?: CoreBuffer;
-}
 
 /** Rows [r0, r1) of a [in, out] matrix, transposed to [out, r1 - r0]. */
 function transposeRows(data: Float32Array, outDim: number, r0: number, r1: number): Float32Array {
@@ -38,7 +30,7 @@ export class CoreDecoder implements DecoderRunner {
   readonly precision: DecoderPrecision;
   private readonly core: WasmCore;
   private readonly layers = new Map<string, PackedLinear>();
-  private readonly scratch = new Map<string, CoreBuffer>();
+  private readonly scratch: CoreScratch;
   /** Token embedding: INT8 rows [V, E] with one scale per row (f32 copy when precision is f32). */
   private readonly embedQ: Int8Array | null;
   private readonly embedScales: Float32Array | null;
@@ -48,6 +40,7 @@ export class CoreDecoder implements DecoderRunner {
     this.core = core;
     this.config = model.config;
     this.precision = precision;
+    this.scratch = new CoreScratch(core);
     const { vocab: V, dim: D, embed: E, hidden: H } = this.config;
     this.condWidth = 3 * H;
     for (const [name, width] of [
@@ -79,58 +72,24 @@ export class CoreDecoder implements DecoderRunner {
   }
 
   private pack(name: string, w: Float32Array, inDim: number, outDim: number, bias: Float32Array | null): void {
-    const layer: PackedLinear = { inDim, outDim, w: null as unknown as CoreBuffer };
-    if (this.precision === "int8") {
-      const { q, scales } = quantizePerRow(w, outDim, inDim);
-      const e = this.core.exports;
-      const relaxed = !!(this.core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
-      const rows = this.core.fromI8(q);
-      layer.w = this.core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
-      if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, layer.w.aligned);
-      else e.packI8(rows.aligned, outDim, inDim, layer.w.aligned);
-      rows.free();
-      layer.scales = this.core.fromF32(scales);
-      layer.relaxed = relaxed;
-    } else layer.w = this.core.fromF32(w);
-    if (bias) layer.bias = this.core.fromF32(bias);
-    this.layers.set(name, layer);
+    this.layers.set(name, packLinear(this.core, name, w, inDim, outDim, bias, this.precision));
   }
 
   /** Bytes of the weights as the edge holds them: packed core matrices, scales, biases and the token embedding. */
   get weightBytes(): number {
     let n = 0;
-    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0);
+    for (const l of this.layers.values()) n += linearBytes(l);
     n += this.embedQ ? this.embedQ.byteLength + this.embedScales!.byteLength : this.embedF32!.byteLength;
     return n;
   }
 
   private buf(name: string, bytes: number): CoreBuffer {
-    const existing = this.scratch.get(name);
-    if (existing && existing.bytes >= bytes) return existing;
-    existing?.free();
-    const b = this.core.buffer(bytes);
-    this.scratch.set(name, b);
-    return b;
+    return this.scratch.get(name, bytes);
   }
 
   /** y [rows, out] = x [rows, in] @ W + b on the core. */
   private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
-    const l = this.layers.get(name)!;
-    const e = this.core.exports;
-    const bias = l.bias?.aligned ?? 0;
-    if (!l.scales) {
-      e.linearF32(x.aligned, l.w.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
-      return;
-    }
-    const xq = this.buf("xq", rows * l.inDim * 2);
-    const xs = this.buf("xs", rows * 4);
-    if (l.relaxed) {
-      e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-      e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
-    } else {
-      e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-      e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
-    }
+    runLinear(this.core, this.layers.get(name)!, x, rows, y, this.scratch);
   }
 
   start(vectors: Float32Array, rows: number): DecoderState {
@@ -176,13 +135,8 @@ export class CoreDecoder implements DecoderRunner {
   }
 
   dispose(): void {
-    for (const l of this.layers.values()) {
-      l.w.free();
-      l.scales?.free();
-      l.bias?.free();
-    }
-    for (const b of this.scratch.values()) b.free();
+    for (const l of this.layers.values()) freeLinear(l);
+    this.scratch.free();
     this.layers.clear();
-    this.scratch.clear();
   }
 }

@@ -7,32 +7,26 @@
  * quantisation: u7 on relaxed SIMD, i16 codes on plain SIMD); everything else stays f32.
  */
 
+import {
+  CoreScratch,
+  freeLinear,
+  type LinearPrecision,
+  linearBytes,
+  type PackedLinear,
+  packLinear,
+  runLinear,
+} from "../../core/packed-linear.ts";
 import type { CoreBuffer, WasmCore } from "../../core/wasm-core.ts";
 import { normalizeRows } from "../../math/vectors.ts";
 import type { ModelConfig, TensorMap } from "../model-format.ts";
 
-export type CorePrecision = "f32" | "int8";
+export type CorePrecision = LinearPrecision;
 
 export interface CoreModelSource {
   config: ModelConfig;
   tensors: TensorMap;
   /** Weight of the last context in the output blend (0 = none). */
   lastWeight: number;
-}
-
-/** A packed dense layer: y = x @ W + b with W stored [out, in]. */
-interface PackedLinear {
-  inDim: number;
-  outDim: number;
-  /** f32 [out, in], or INT8 packed for the build's kernel (the relaxed layout holds 64 * row sums too). */
-  w: CoreBuffer;
-  /** INT8 only: one scale per output row. */
-  scales?: CoreBuffer;
-  /** INT8 only: which packed kernel `w` is laid out for. */
-  int8Kernel?: "relaxed" | "simd";
-  /** Host copy of the bias, to start a recurrent step whose state is zero. */
-  biasHost?: Float32Array;
-  bias?: CoreBuffer;
 }
 
 function tensor(tensors: TensorMap, name: string): { shape: number[]; data: Float32Array } {
@@ -56,20 +50,6 @@ function transposeConcat(mats: { shape: number[]; data: Float32Array }[]): { dat
   return { data, inDim, outDim };
 }
 
-/** Per-output-row symmetric INT8 of a [out, in] matrix. */
-export function quantizePerRow(w: Float32Array, outDim: number, inDim: number): { q: Int8Array; scales: Float32Array } {
-  const q = new Int8Array(w.length);
-  const scales = new Float32Array(outDim);
-  for (let o = 0; o < outDim; o++) {
-    let max = 0;
-    for (let i = 0; i < inDim; i++) max = Math.max(max, Math.abs(w[o * inDim + i]));
-    const s = max > 0 ? max / 127 : 1;
-    scales[o] = s;
-    for (let i = 0; i < inDim; i++) q[o * inDim + i] = Math.round(w[o * inDim + i] / s);
-  }
-  return { q, scales };
-}
-
 function concatVectors(parts: (Float32Array | null)[], lengths: number[]): Float32Array | null {
   if (parts.every((p) => p === null)) return null;
   const out = new Float32Array(lengths.reduce((a, b) => a + b, 0));
@@ -88,14 +68,14 @@ export class CoreLvm {
   readonly lastWeight: number;
   private readonly layers = new Map<string, PackedLinear>();
   private readonly vectors = new Map<string, CoreBuffer>();
-  private readonly scratch: Scratch;
+  private readonly scratch: CoreScratch;
 
   constructor(core: WasmCore, source: CoreModelSource, precision: CorePrecision) {
     this.core = core;
     this.config = source.config;
     this.precision = precision;
     this.lastWeight = source.lastWeight;
-    this.scratch = new Scratch(core);
+    this.scratch = new CoreScratch(core);
     const t = (name: string) => tensor(source.tensors, name);
     const opt = (name: string) => source.tensors.get(name)?.data ?? null;
     const c = this.config;
@@ -145,33 +125,13 @@ export class CoreLvm {
 
   private pack(name: string, mats: { shape: number[]; data: Float32Array }[], bias: Float32Array | null): void {
     const { data, inDim, outDim } = transposeConcat(mats);
-    if (inDim % 16 !== 0)
-      throw new Error(`layer ${name}: input width ${inDim} is not a multiple of 16, which the core's SIMD kernels need`);
-    let layer: PackedLinear;
-    if (this.precision === "int8") {
-      const { q, scales } = quantizePerRow(data, outDim, inDim);
-      const e = this.core.exports;
-      const rows = this.core.fromI8(q);
-      const relaxed = this.core.relaxed && e.packedI8U7Bytes && e.packI8U7;
-      const w = this.core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
-      if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, w.aligned);
-      else e.packI8(rows.aligned, outDim, inDim, w.aligned);
-      rows.free();
-      layer = { inDim, outDim, w, scales: this.core.fromF32(scales), int8Kernel: relaxed ? "relaxed" : "simd" };
-    } else {
-      layer = { inDim, outDim, w: this.core.fromF32(data) };
-    }
-    if (bias) {
-      layer.bias = this.core.fromF32(bias);
-      layer.biasHost = bias;
-    }
-    this.layers.set(name, layer);
+    this.layers.set(name, packLinear(this.core, name, data, inDim, outDim, bias, this.precision));
   }
 
   /** Bytes of packed weights in core memory. */
   get weightBytes(): number {
     let n = 0;
-    for (const l of this.layers.values()) n += l.w.bytes + (l.scales?.bytes ?? 0) + (l.bias?.bytes ?? 0);
+    for (const l of this.layers.values()) n += linearBytes(l);
     for (const v of this.vectors.values()) n += v.bytes;
     return n;
   }
@@ -180,24 +140,8 @@ export class CoreLvm {
    * y [rows, out] = x [rows, in] @ W + b for a packed layer, quantising x per row when INT8. `sameInput`: x is the
    * input of the previous call (same width and kernel), whose quantised codes are still in scratch: skip quantising.
    */
-  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer, scratch: Scratch, sameInput = false): void {
-    const l = this.layers.get(name)!;
-    const e = this.core.exports;
-    if (l.scales) {
-      // u7 codes take 1 byte, i16 codes 2.
-      const xq = scratch.get("xq", rows * l.inDim * 2);
-      const xs = scratch.get("xs", rows * 4);
-      const bias = l.bias?.aligned ?? 0;
-      if (l.int8Kernel === "relaxed") {
-        if (!sameInput) e.quantizeRowsU7!(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-        e.linearI8U7Packed!(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
-      } else {
-        if (!sameInput) e.quantizeRowsI16(x.aligned, rows, l.inDim, xq.aligned, xs.aligned);
-        e.linearI8Packed(xq.aligned, xs.aligned, l.w.aligned, l.scales.aligned, bias, y.aligned, rows, l.inDim, l.outDim);
-      }
-    } else {
-      e.linearF32(x.aligned, l.w.aligned, l.bias?.aligned ?? 0, y.aligned, rows, l.inDim, l.outDim);
-    }
+  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer, scratch: CoreScratch, sameInput = false): void {
+    runLinear(this.core, this.layers.get(name)!, x, rows, y, scratch, sameInput);
   }
 
   /** y [rows, out] = the layer's bias (zeros without one): the layer's output for an all-zero input. */
@@ -232,7 +176,7 @@ export class CoreLvm {
   }
 
   /** Stacked GRU/LSTM, zero initial state; returns the top layer's last hidden state [batch, hidden]. */
-  private recurrent(contexts: Float32Array, batch: number, scratch: Scratch): { buffer: CoreBuffer } {
+  private recurrent(contexts: Float32Array, batch: number, scratch: CoreScratch): { buffer: CoreBuffer } {
     const c = this.config as Extract<ModelConfig, { arch: "gru" | "lstm" }>;
     const { dim, context: T, hidden: H } = c;
     const G = c.arch === "gru" ? 3 : 4;
@@ -269,7 +213,7 @@ export class CoreLvm {
   }
 
   /** Pre-LN Transformer over the context positions; returns final_LN(x at the last position) [batch, width]. */
-  private transformer(contexts: Float32Array, batch: number, scratch: Scratch): { buffer: CoreBuffer } {
+  private transformer(contexts: Float32Array, batch: number, scratch: CoreScratch): { buffer: CoreBuffer } {
     const c = this.config as Extract<ModelConfig, { arch: "transformer" }>;
     const { context: T, width: W, ffn: F, heads } = c;
     const rows = batch * T;
@@ -312,35 +256,10 @@ export class CoreLvm {
 
   /** Releases the packed weights. */
   dispose(): void {
-    for (const l of this.layers.values()) {
-      l.w.free();
-      l.scales?.free();
-      l.bias?.free();
-    }
+    for (const l of this.layers.values()) freeLinear(l);
     for (const v of this.vectors.values()) v.free();
     this.layers.clear();
     this.vectors.clear();
     this.scratch.free();
-  }
-}
-
-/** Named scratch buffers of one forward call, freed together. */
-class Scratch {
-  private readonly core: WasmCore;
-  private readonly buffers = new Map<string, CoreBuffer>();
-  constructor(core: WasmCore) {
-    this.core = core;
-  }
-  get(name: string, bytes: number): CoreBuffer {
-    const existing = this.buffers.get(name);
-    if (existing && existing.bytes >= bytes) return existing;
-    existing?.free();
-    const b = this.core.buffer(bytes);
-    this.buffers.set(name, b);
-    return b;
-  }
-  free(): void {
-    for (const b of this.buffers.values()) b.free();
-    this.buffers.clear();
   }
 }
