@@ -21,6 +21,10 @@
  * `blend.lastWeight` is chosen on the validation split after training (never on test) and is part of the
  * model: every runtime must apply it.
  *
+ * `retrieval.hubness` (optional) is how the model's prediction is searched: stored concepts are ranked by
+ * cosine - weight * hub(c), hub(c) being c's mean cosine to its `neighbours` nearest stored concepts
+ * (src/index/hubness.ts). Chosen on validation with the blend (`lvm train`, `lvm tune`); absent = plain cosine.
+ *
  * `split` records how the training store's documents were divided (article-disjoint), so evaluation never
  * scores a model on documents it was trained or tuned on.
  *
@@ -99,6 +103,10 @@ export const SplitRecordSchema = z.object({
   extraTrain: z.array(z.string()).optional(),
 });
 
+/** The hubness penalty a model's predictions are searched with (src/index/hubness.ts). */
+export const HubnessSettingsSchema = z.object({ neighbours: positive(), weight: z.number().min(0).max(4) });
+export type HubnessSettings = z.infer<typeof HubnessSettingsSchema>;
+
 /** model.json. */
 export const ModelManifestSchema = z.object({
   format: z.literal(MODEL_FORMAT, { error: `expected "${MODEL_FORMAT}" (not an lvm-edge model)` }),
@@ -107,6 +115,7 @@ export const ModelManifestSchema = z.object({
   config: ModelConfigSchema,
   encoder: z.object({ id: z.string().min(1), dim: positive() }),
   blend: z.object({ lastWeight: z.number().min(0).max(1) }).optional(),
+  retrieval: z.object({ hubness: HubnessSettingsSchema }).optional(),
   tensors: z.array(TensorEntrySchema),
   training: z.record(z.string(), z.unknown()),
   split: SplitRecordSchema,

@@ -8,7 +8,7 @@
  * concept first; the last one (index context - 1) is the "last context" used by the residual and the blend.
  */
 
-import type { ModelConfig, ModelManifest, RecurrentConfig, TensorMap, TransformerConfig } from "./model-format.ts";
+import type { HubnessSettings, ModelConfig, ModelManifest, RecurrentConfig, TensorMap, TransformerConfig } from "./model-format.ts";
 import { checkWeights, decodeTensors } from "./model-format.ts";
 import { dequantizeTensors, isQuantized } from "./quantized-model.ts";
 
@@ -18,6 +18,8 @@ export interface ReferenceModel {
   tensors: TensorMap;
   /** Weight of the last context in the output blend (0 = none). */
   lastWeight: number;
+  /** How predictions are searched (model.json retrieval.hubness); absent = plain cosine. */
+  hubness?: HubnessSettings;
 }
 
 /** Float32 model files, and INT8 ones (`lvm quantize`), whose weights are decoded to the floats they stand for. */
@@ -25,7 +27,8 @@ export function loadModelFromBytes(manifest: ModelManifest, weights: Uint8Array 
   const bytes = weights instanceof Uint8Array ? weights : new Uint8Array(weights);
   checkWeights(manifest, bytes);
   const tensors = isQuantized(manifest) ? dequantizeTensors(manifest, bytes) : decodeTensors(manifest, bytes);
-  return { manifest, config: manifest.config, tensors, lastWeight: manifest.blend?.lastWeight ?? 0 };
+  const hubness = manifest.retrieval?.hubness;
+  return { manifest, config: manifest.config, tensors, lastWeight: manifest.blend?.lastWeight ?? 0, ...(hubness ? { hubness } : {}) };
 }
 
 function param(model: { tensors: TensorMap }, name: string): Float32Array {
