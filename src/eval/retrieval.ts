@@ -1,6 +1,7 @@
 // Batched retrieval ranks: queries x store^T with TF.js in blocks, then the rank of each target in JS.
 // exactSearch (src/index/exact.ts) is the reference; test/eval/retrieval.test.ts checks they agree.
 import * as tf from "@tensorflow/tfjs";
+import { type StoreHubness, storeHubness } from "../index/hubness.ts";
 
 export interface RetrievalIndex {
   dim: number;
@@ -55,21 +56,39 @@ export function readAndDispose(t: tf.Tensor): Float32Array {
 }
 
 /**
+ * Blended queries scored beside the predictions: for each entry k the query is (1 - weights[k]) * pred +
+ * weights[k] * last. With `hubness` and hubWeights[k] > 0 the entry is ranked with the hubness penalty
+ * (src/index/hubness.ts): the query is made unit first, since the penalty is subtracted from its cosine.
+ */
+export interface BlendQueries {
+  last: Float32Array;
+  weights: number[];
+  /** Penalty weight per entry (absent or 0: plain cosine, ranked as before). */
+  hubWeights?: number[];
+  /** hub(c) per stored row (StoreHubness.values); required when some hubWeights[k] > 0. */
+  hubness?: Float32Array;
+}
+
+/**
  * Ranks of the targets for the predictions [n, dim], window i's context being rows targets[i]-context ..
- * targets[i]-1. `blends` optionally adds predictions mixed with the last context: for each weight w the
- * query is (1 - w) * pred + w * last (ranks do not depend on the query's length).
+ * targets[i]-1. `blend` optionally adds predictions mixed with the last context: for each weight w the
+ * query is (1 - w) * pred + w * last (ranks do not depend on the query's length unless the entry has a
+ * hubness penalty b: then the score of c is ((1-w) p.c + w l.c) / ||(1-w) p + w l|| - b * hub(c)).
  */
 export function rankTargets(
   index: RetrievalIndex,
   predictions: Float32Array,
   targets: Int32Array,
   context: number,
-  blend?: { last: Float32Array; weights: number[] },
+  blend?: BlendQueries,
 ): { ranks: Ranks; blended: Ranks[] } {
   const n = targets.length;
   const dim = index.dim;
   const ranks: Ranks = { excluded: new Int32Array(n), included: new Int32Array(n) };
   const blended: Ranks[] = (blend?.weights ?? []).map(() => ({ excluded: new Int32Array(n), included: new Int32Array(n) }));
+  const hubWeights = blend?.weights.map((_, k) => blend.hubWeights?.[k] ?? 0) ?? [];
+  if (hubWeights.some((b) => b > 0) && blend?.hubness?.length !== index.count)
+    throw new Error(`a hubness penalty needs ${index.count} hub values, got ${blend?.hubness?.length ?? "none"}`);
   const mixed = new Float32Array(index.count);
   for (let from = 0; from < n; from += BLOCK) {
     const to = Math.min(n, from + BLOCK);
@@ -86,7 +105,15 @@ export function rankTargets(
       if (blend && ls) {
         blend.weights.forEach((w, k) => {
           const off = r * index.count;
-          for (let c = 0; c < index.count; c++) mixed[c] = (1 - w) * ps[off + c] + w * ls[off + c];
+          const b = hubWeights[k];
+          if (b > 0) {
+            const norm = blendNorm(predictions, blend.last, i, dim, w);
+            const [a, c] = [(1 - w) / norm, w / norm];
+            const hub = blend.hubness as Float32Array;
+            for (let j = 0; j < index.count; j++) mixed[j] = a * ps[off + j] + c * ls[off + j] - b * hub[j];
+          } else {
+            for (let j = 0; j < index.count; j++) mixed[j] = (1 - w) * ps[off + j] + w * ls[off + j];
+          }
           blended[k].excluded[i] = rankInRow(mixed, 0, index.count, t, t - context, true);
           blended[k].included[i] = rankInRow(mixed, 0, index.count, t, t - context, false);
         });
@@ -94,6 +121,53 @@ export function rankTargets(
     }
   }
   return { ranks, blended };
+}
+
+/** ||(1 - w) p + w l|| for window i: (1-w)^2 |p|^2 + w^2 |l|^2 + 2 w (1-w) p.l (1 for w in {0, 1} and unit rows). */
+function blendNorm(p: Float32Array, l: Float32Array, i: number, dim: number, w: number): number {
+  let pp = 0;
+  let ll = 0;
+  let pl = 0;
+  for (let d = i * dim; d < (i + 1) * dim; d++) {
+    pp += p[d] * p[d];
+    ll += l[d] * l[d];
+    pl += p[d] * l[d];
+  }
+  const sq = (1 - w) ** 2 * pp + w * w * ll + 2 * w * (1 - w) * pl;
+  return sq > 0 ? Math.sqrt(sq) : 1;
+}
+
+/**
+ * hub(c) of every stored row (src/index/hubness.ts) with TF.js: a block of rows against store^T, the row
+ * itself dropped from its top neighbours + 1, the rest averaged. hubnessReference is the plain reference.
+ */
+export function storeHubnessTf(index: RetrievalIndex, vectors: Float32Array, neighbours: number, block = BLOCK): StoreHubness {
+  const { count, dim } = index;
+  const values = new Float32Array(count);
+  const k = Math.min(neighbours + 1, count);
+  for (let from = 0; from < count; from += block) {
+    const to = Math.min(count, from + block);
+    const rows = to - from;
+    const [topValues, topRows] = tf.tidy(() => {
+      const scores = tf.matMul(tf.tensor2d(vectors.subarray(from * dim, to * dim), [rows, dim]), index.transposed);
+      const { values: v, indices } = tf.topk(scores, k);
+      return [v, indices];
+    });
+    const v = readAndDispose(topValues);
+    const at = topRows.dataSync() as Int32Array;
+    topRows.dispose();
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      let taken = 0;
+      for (let j = 0; j < k && taken < neighbours; j++) {
+        if (at[r * k + j] === from + r) continue;
+        sum += v[r * k + j];
+        taken++;
+      }
+      values[from + r] = taken > 0 ? sum / taken : 0;
+    }
+  }
+  return storeHubness(values, neighbours);
 }
 
 export interface RecallSummary {
