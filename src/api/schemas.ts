@@ -262,6 +262,10 @@ export const modelsResponse = z
           parameters: z.number().int().optional(),
           description: z.string(),
           metrics: z.record(z.string(), z.unknown()).optional(),
+          hubness: z.object({ neighbours: z.number().int(), weight: z.number() }).optional().openapi({
+            description:
+              "How this model's predictions are searched: stored concepts ranked by cosine - weight * (their mean cosine to their `neighbours` nearest stored concepts); absent = plain cosine",
+          }),
           default: z.boolean(),
         })
         .openapi("Model"),

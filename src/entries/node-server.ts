@@ -20,6 +20,7 @@ import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
+import { hubnessForStore, type StoreHubness } from "../index/hubness.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { loadModels, type MicroBatchSetting, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
@@ -82,24 +83,33 @@ interface Snapshot {
   store: ConceptStore;
   exactIndex: VectorIndex;
   approximateIndex?: VectorIndex & { dispose?(): void };
+  /** For models with a hubness penalty (computed once per snapshot). */
+  hubness: StoreHubness;
   dispose(): void;
 }
 
 async function openSnapshot(core: WasmCore, storeDir: string): Promise<Snapshot> {
   const store = await readStore(storeDir);
   let exactIndex: VectorIndex & { dispose?(): void };
+  let coreIndex: CoreIndex | undefined;
   try {
-    exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
+    coreIndex = new CoreIndex(core, store);
+    exactIndex = Object.assign(coreIndex, { kind: "exact-core" });
   } catch (error) {
     console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
     exactIndex = referenceIndex(store.vectors, store.dim);
   }
+  const started = performance.now();
+  const hubness = hubnessForStore(store, coreIndex);
+  const ms = performance.now() - started;
+  if (ms > 1000) console.log(`hubness of ${store.count} concepts computed in ${(ms / 1000).toFixed(1)} s`);
   // The store's HNSW index (lvm index build), unless a request asks for `exact`; a bad or outdated file only warns.
   const approximateIndex = await loadStoreIndex(core, store, storeDir);
   return {
     store,
     exactIndex,
     approximateIndex,
+    hubness,
     dispose: () => {
       exactIndex.dispose?.();
       approximateIndex?.dispose();
@@ -201,6 +211,7 @@ export async function startServer(options: ServerOptions) {
       store: snapshot.store,
       exactIndex: snapshot.exactIndex,
       approximateIndex: snapshot.approximateIndex,
+      hubness: snapshot.hubness,
       encoder,
       embedCache,
       decoder,

@@ -16,6 +16,7 @@ import type { Encoder } from "../encoders/types.ts";
 import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
 import { USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../index/core-index.ts";
+import { hubnessForStore } from "../index/hubness.ts";
 import { addBaselines } from "../lvm/baselines.ts";
 import { coreModel } from "../lvm/core-model.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
@@ -48,7 +49,10 @@ async function build(env: Env): Promise<Instance> {
   // Relaxed SIMD where this runtime has it (workerd does), the plain-SIMD build otherwise.
   const core = await WasmCore.instantiate(coreRelaxedModule).catch(() => WasmCore.instantiate(coreModule));
   const store = storeFromBytes(storeFiles);
-  const exactIndex = Object.assign(new CoreIndex(core, store), { kind: "exact-core" });
+  const coreIndex = new CoreIndex(core, store);
+  const exactIndex = Object.assign(coreIndex, { kind: "exact-core" });
+  // ~2.4k bundled concepts: a few ms on the core, once per isolate.
+  const hubness = hubnessForStore(store, coreIndex);
   const models = new ModelRegistry();
   if (bundledModel) {
     const reference = loadModelFromBytes(bundledModel.manifest as ModelManifest, bundledModel.weights);
@@ -85,6 +89,7 @@ async function build(env: Env): Promise<Instance> {
   const app = createApp({
     store,
     exactIndex,
+    hubness,
     models,
     encoder: loadEncoder,
     embedCache,

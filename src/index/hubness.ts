@@ -78,6 +78,16 @@ export function hubnessFromIndex(index: BatchSearcher, vectors: Float32Array, di
   return storeHubness(values, neighbours);
 }
 
+/**
+ * A store's values with the default neighbour count: on the core index where there is one (every runtime's
+ * exact index), else the TypeScript reference (slow: count^2 * dim multiply-adds in JS).
+ */
+export function hubnessForStore(store: { vectors: Float32Array; dim: number }, index?: BatchSearcher): StoreHubness {
+  return index
+    ? hubnessFromIndex(index, store.vectors, store.dim, HUBNESS_NEIGHBOURS)
+    : hubnessReference(store.vectors, store.dim, HUBNESS_NEIGHBOURS);
+}
+
 /** What penalisedSearch needs of an index: top-n by cosine, now or later. */
 export interface CosineSearch {
   search(query: Float32Array, k: number, exclude?: ReadonlySet<number>, options?: { ef?: number }): SearchHits | Promise<SearchHits>;

@@ -26,6 +26,7 @@ export function coreModel(core: WasmCore, model: ReferenceModel, { name, precisi
     parameters,
     description: `${config.arch.toUpperCase()} LVM (${(parameters / 1e6).toFixed(2)}M parameters) on the WASM core, ${precision.toUpperCase()}`,
     metrics: manifest.metrics,
+    ...(model.hubness ? { hubness: model.hubness } : {}),
     dir,
     lvm,
     forward: (contexts, batch) => lvm.forward(contexts, batch),

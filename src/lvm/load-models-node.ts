@@ -172,6 +172,7 @@ async function runnerModel(
     parameters,
     description: `${config.arch.toUpperCase()} LVM (${(parameters / 1e6).toFixed(2)}M parameters) on ${runner.id}`,
     metrics: manifest.metrics,
+    ...(reference.hubness ? { hubness: reference.hubness } : {}),
     dir,
     forward: (contexts, batch) => runner.forward(contexts, batch),
     dispose: () => runner.dispose(),

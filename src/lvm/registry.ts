@@ -1,3 +1,4 @@
+import type { HubnessSettings } from "./model-format.ts";
 /**
  * The one model abstraction: a model is its metadata plus a runner (forward on some backend). The API,
  * the Worker, the Node entry and the page serve models from a registry; the baselines every evaluation
@@ -14,6 +15,11 @@ export interface LvmModel {
   context: number;
   parameters?: number;
   description: string;
+  /**
+   * How its predictions are searched: ranked by cosine - weight * hub(c) (src/index/hubness.ts), chosen on
+   * validation with the blend (model.json retrieval.hubness). Absent: plain cosine.
+   */
+  hubness?: HubnessSettings;
   /** Evaluation figures shipped with the model (R@k etc.), when known. */
   metrics?: Record<string, unknown>;
   /** The model directory it was read from, where there is one (Node). */

@@ -2,7 +2,7 @@ import { dot } from "../math/vectors.ts";
 import { resolveContext } from "./context.ts";
 import { decodePredicted, decoderFor } from "./decode-predicted.ts";
 import { searchExcluding } from "./nearest.ts";
-import { pickIndex, pickModel } from "./pick.ts";
+import { penaltyFor, pickIndex, pickModel } from "./pick.ts";
 import type { GenerateRequest, GenerateResult, PredictDeps, StageLog } from "./types.ts";
 
 /**
@@ -29,6 +29,7 @@ export async function generateChain(deps: PredictDeps, request: GenerateRequest,
   let previous: Float32Array | undefined;
   let stopped: GenerateResult["stopped"] = "steps";
   const index = pickIndex(deps, request.exact);
+  const penalty = penaltyFor(deps, model);
   for (let s = 0; s < request.steps; s++) {
     let t = performance.now();
     const predicted = await model.forward(window, 1);
@@ -39,7 +40,7 @@ export async function generateChain(deps: PredictDeps, request: GenerateRequest,
       break;
     }
     t = performance.now();
-    const [pick] = await searchExcluding(store, index, predicted, 1, context, used, request.ef);
+    const [pick] = await searchExcluding(store, index, predicted, 1, context, used, request.ef, penalty);
     log.searchMs += performance.now() - t;
     if (!pick) {
       stopped = "exhausted";

@@ -1,7 +1,7 @@
 import { resolveContext } from "./context.ts";
 import { decodePredicted, decoderFor } from "./decode-predicted.ts";
 import { searchExcluding } from "./nearest.ts";
-import { pickIndex, pickModel } from "./pick.ts";
+import { penaltyFor, pickIndex, pickModel } from "./pick.ts";
 import type { NextRequest, NextResult, PredictDeps, StageLog } from "./types.ts";
 
 /**
@@ -21,7 +21,7 @@ export async function nextConcepts(deps: PredictDeps, request: NextRequest, log:
   log.lvmMs = performance.now() - t;
   const index = pickIndex(deps, request.exact);
   t = performance.now();
-  const results = await searchExcluding(deps.store, index, predicted, request.k, context, new Set(), request.ef);
+  const results = await searchExcluding(deps.store, index, predicted, request.k, context, new Set(), request.ef, penaltyFor(deps, model));
   log.searchMs = performance.now() - t;
   let decodeMs: number | undefined;
   let generated: NextResult["generated"];

@@ -1,3 +1,4 @@
+import type { HubnessPenalty } from "../index/hubness.ts";
 import type { LvmModel } from "../lvm/registry.ts";
 import { RequestError } from "./errors.ts";
 import type { PredictDeps, SearchIndex } from "./types.ts";
@@ -18,4 +19,15 @@ export function pickModel(deps: PredictDeps, name: string | undefined): LvmModel
 /** The approximate index unless the request asks for exact search or there is none. */
 export function pickIndex(deps: PredictDeps, exact: boolean | undefined): SearchIndex {
   return exact || !deps.approximateIndex ? deps.exactIndex : deps.approximateIndex;
+}
+
+/**
+ * The model's hubness penalty over the store's values, when the model has one and the runtime computed the
+ * store's values with the same neighbour count (else plain cosine: `penaltyFor` returns undefined).
+ */
+export function penaltyFor(deps: PredictDeps, model: LvmModel): HubnessPenalty | undefined {
+  const settings = model.hubness;
+  const hubness = deps.hubness;
+  if (!settings || settings.weight === 0 || !hubness || hubness.neighbours !== settings.neighbours) return undefined;
+  return { hubness, weight: settings.weight };
 }

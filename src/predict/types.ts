@@ -3,6 +3,7 @@ import type { VectorDecoder } from "../decoder/vector-decoder.ts";
 import type { EmbeddingCache } from "../encoders/cached-encoder.ts";
 import type { Encoder } from "../encoders/types.ts";
 import type { SearchHits } from "../index/exact.ts";
+import type { StoreHubness } from "../index/hubness.ts";
 import type { VectorIndex } from "../index/types.ts";
 import type { LvmModel } from "../lvm/registry.ts";
 import type { Concept, ConceptStore } from "../store/concept-store.ts";
@@ -30,6 +31,11 @@ export interface PredictDeps {
   exactIndex: SearchIndex;
   /** An approximate index, used unless a request asks for `exact`. */
   approximateIndex?: SearchIndex;
+  /**
+   * Each stored concept's mean cosine to its nearest stored concepts (src/index/hubness.ts), for models with a
+   * hubness penalty. Undefined where the runtime does not compute it: such models then rank by plain cosine.
+   */
+  hubness?: StoreHubness;
   /** Resolves once the encoder is loaded; undefined where only vectors and rows are accepted. */
   encoder?: () => Promise<Encoder>;
   /** The runtime's embedding cache (its LRU wraps `encoder`); texts answered by stored concepts are counted in it. */

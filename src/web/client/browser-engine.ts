@@ -3,6 +3,7 @@
 import { WasmCore } from "../../core/wasm-core.ts";
 import { USE_LITE_ID } from "../../encoders/use-lite-weights.ts";
 import { CoreIndex } from "../../index/core-index.ts";
+import { hubnessForStore } from "../../index/hubness.ts";
 import { baselineModels } from "../../lvm/baselines.ts";
 import { coreModel } from "../../lvm/core-model.ts";
 import type { ModelManifest } from "../../lvm/model-format.ts";
@@ -54,6 +55,8 @@ async function loadEngine(): Promise<BrowserEngine> {
   const deps: BrowserEngine["deps"] = {
     store,
     exactIndex: { kind: "exact-core (browser)", search: (query, k, exclude) => index.search(query, k, exclude) },
+    // The same values the server computes, so both paths rank alike for models with a hubness penalty.
+    hubness: hubnessForStore(store, index),
     models,
     // Texts are embedded here too, by USE-lite INT8 on this core (page-encoder.ts): nothing goes to /v1/embed.
     // Only for a USE-lite store; else texts get the service's text_unsupported.
@@ -84,6 +87,7 @@ export async function ensureModel(e: BrowserEngine, name: string): Promise<void>
       encoder: manifest.encoder.id,
       context: config.context,
       description: `${config.arch.toUpperCase()} LVM on WebGPU`,
+      ...(reference.hubness ? { hubness: reference.hubness } : {}),
       forward: (contexts) => gpu.forward(contexts),
     });
   } else {
