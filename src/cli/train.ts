@@ -4,7 +4,7 @@ import { removeTempFiles } from "../fs/atomic-write-node.ts";
 import { acquireWriteLock } from "../fs/write-lock-node.ts";
 import { PRESETS, type Preset } from "../lvm/architectures.ts";
 import { parseLossWeights } from "../train/losses.ts";
-import { DEFAULT_BLEND_GRID, type TrainOptions } from "../train/options.ts";
+import { DEFAULT_BLEND_GRID, DEFAULT_HUBNESS_GRID, type TrainOptions } from "../train/options.ts";
 import { train } from "../train/train.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 import { createProgress } from "./progress.ts";
@@ -23,6 +23,8 @@ lvm train --resume --out <model-dir>
 Windows of 5 consecutive concepts of one document predict the 6th; documents are split 80/10/10
 (train/val/test, seeded, article-disjoint) and the split is saved in the model. A checkpoint is written
 every epoch (<model-dir>/checkpoint, removed when training ends); the best epoch by validation R@5 is kept.
+After training, the last-context blend and the hubness penalty (model.json retrieval.hubness) are chosen
+on validation; 'lvm tune' chooses them again for a trained model.
 
 Options:
   --store <dir>          concept store to train on                                   (required)
@@ -126,6 +128,7 @@ Options:
       maxTrainWindows: intOption(values["max-windows"], "max-windows", 0, 0),
       maxValWindows: intOption(values["max-val"], "max-val", 0, 0),
       blendGrid: DEFAULT_BLEND_GRID,
+      hubnessGrid: DEFAULT_HUBNESS_GRID,
     };
     // One writer per model directory: a second train (or a quantize) into the same --out is refused.
     await mkdir(values.out, { recursive: true });

@@ -110,12 +110,25 @@ export function rankTargets(
             const norm = blendNorm(predictions, blend.last, i, dim, w);
             const [a, c] = [(1 - w) / norm, w / norm];
             const hub = blend.hubness as Float32Array;
-            for (let j = 0; j < index.count; j++) mixed[j] = a * ps[off + j] + c * ls[off + j] - b * hub[j];
+            // One pass for both protocols (the sweeps of chooseBlend score many entries).
+            const st = a * ps[off + t] + c * ls[off + t] - b * hub[t];
+            let higher = 0;
+            let higherInContext = 0;
+            for (let j = 0; j < index.count; j++) {
+              if (j === t) continue;
+              const v = a * ps[off + j] + c * ls[off + j] - b * hub[j];
+              if (v > st || (v === st && j < t)) {
+                higher++;
+                if (j >= t - context && j < t) higherInContext++;
+              }
+            }
+            blended[k].included[i] = 1 + higher;
+            blended[k].excluded[i] = 1 + higher - higherInContext;
           } else {
             for (let j = 0; j < index.count; j++) mixed[j] = (1 - w) * ps[off + j] + w * ls[off + j];
+            blended[k].excluded[i] = rankInRow(mixed, 0, index.count, t, t - context, true);
+            blended[k].included[i] = rankInRow(mixed, 0, index.count, t, t - context, false);
           }
-          blended[k].excluded[i] = rankInRow(mixed, 0, index.count, t, t - context, true);
-          blended[k].included[i] = rankInRow(mixed, 0, index.count, t, t - context, false);
         });
       }
     }

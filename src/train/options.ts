@@ -40,9 +40,14 @@ export interface TrainOptions {
   dropout?: number;
   /** Blend weights tried on validation after training (0 = no blend). */
   blendGrid: number[];
+  /** Hubness penalty weights tried with each blend weight (0 = none; absent: DEFAULT_HUBNESS_GRID). */
+  hubnessGrid?: number[];
 }
 
 export const DEFAULT_BLEND_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+
+/** Hubness penalty weights swept on validation (src/index/hubness.ts; 0.5 was best for gru-edge on dev1k). */
+export const DEFAULT_HUBNESS_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 
 export function modelConfigFor(options: TrainOptions, dim: number): ModelConfig {
   const config = { ...presetConfig(options.preset, dim) } as ModelConfig & Record<string, unknown>;

@@ -1,8 +1,10 @@
 // `lvm train`: InfoNCE / MSE / cosine training of an LVM on a concept store with TF.js, checkpointed every
-// epoch and resumable, early-stopped on validation R@5, with the last-context blend tuned on validation.
+// epoch and resumable, early-stopped on validation R@5, with the last-context blend and the hubness penalty
+// tuned on validation.
 // This file is the loop; options.ts, batches.ts, schedule.ts, validate.ts and checkpoint.ts do the parts.
 import * as tf from "@tensorflow/tfjs";
-import { createRetrievalIndex } from "../eval/retrieval.ts";
+import { createRetrievalIndex, storeHubnessTf } from "../eval/retrieval.ts";
+import { HUBNESS_NEIGHBOURS } from "../index/hubness.ts";
 import { initTensors, parameterCount } from "../lvm/architectures.ts";
 import { MODEL_FORMAT, MODEL_VERSION, type ModelManifest, type SplitRecord } from "../lvm/model-format.ts";
 import { readModel, writeModel } from "../lvm/read-model.ts";
@@ -22,11 +24,11 @@ import {
   saveCheckpoint,
 } from "./checkpoint.ts";
 import { cosineLoss, infoNceLoss, mseLoss } from "./losses.ts";
-import { modelConfigFor, type TrainOptions } from "./options.ts";
+import { DEFAULT_HUBNESS_GRID, modelConfigFor, type TrainOptions } from "./options.ts";
 import type { EpochRecord, TrainHooks } from "./progress.ts";
 import { learningRate } from "./schedule.ts";
 import { combineSources, extraStoresChanged } from "./training-source.ts";
-import { chooseBlend, validate } from "./validate.ts";
+import { chooseBlend, retrievalSettings, validate } from "./validate.ts";
 
 export interface TrainResult {
   manifest: ModelManifest;
@@ -214,13 +216,25 @@ export async function train(given: TrainOptions, hooks: TrainHooks = {}, resume 
     const best = await readModel(given.out);
     const bestParams = toTfParams(best.tensors);
     const val = validate(bestParams, config, store, index, valTargets);
-    const blend = chooseBlend(store, index, val.predictions, valTargets, context, options.blendGrid);
+    const hubness = storeHubnessTf(index, mainStore.vectors, HUBNESS_NEIGHBOURS);
+    const hubnessGrid = options.hubnessGrid ?? DEFAULT_HUBNESS_GRID;
+    const blend = chooseBlend(store, index, val.predictions, valTargets, context, options.blendGrid, {
+      values: hubness,
+      grid: hubnessGrid,
+    });
     for (const t of bestParams.values()) t.dispose();
-    log(`blend chosen on validation: lastWeight ${blend.lastWeight} (mean of R@1/5/10/20 = ${blend.score.toFixed(2)})`);
+    log(
+      `blend chosen on validation: lastWeight ${blend.lastWeight}, hubness weight ${blend.hubnessWeight} (mean of R@1/5/10/20 = ${blend.score.toFixed(2)})`,
+    );
     st.done = true;
     const manifest = await writeModel(
       given.out,
-      { ...baseManifest(), blend: { lastWeight: blend.lastWeight }, training: { ...baseManifest().training, blendSweep: blend.sweep } },
+      {
+        ...baseManifest(),
+        blend: { lastWeight: blend.lastWeight },
+        ...retrievalSettings(blend.hubnessWeight),
+        training: { ...baseManifest().training, blendSweep: blend.sweep },
+      },
       best.tensors,
     );
     await removeCheckpoint(given.out, st);

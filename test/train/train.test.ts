@@ -105,7 +105,7 @@ describe("resume checks the store against the saved split", () => {
 
 describe("choices made on validation, never on test", () => {
   // Recall of the model in `dir` on the windows of `part` (own code path: predictions, then ranks).
-  async function recallOf(dir: string, part: "val" | "test", lastWeight = 0) {
+  async function recallOf(dir: string, part: "val" | "test", lastWeight = 0, hubnessWeight = 0) {
     const [{ readStore }, { initLvmBackend }, { toTfParams, tfPredict }, w, r] = await Promise.all([
       import("../../src/store/fs-store.ts"),
       import("../../src/lvm/tf-backend.ts"),
@@ -121,10 +121,15 @@ describe("choices made on validation, never on test", () => {
     const preds = tfPredict(params, model.config, w.gatherContexts(s, targets, 5), targets.length, lastWeight);
     for (const t of params.values()) t.dispose();
     const index = r.createRetrievalIndex(s.vectors, s.dim);
-    const summary = r.summarizeRanks(r.rankTargets(index, preds, targets, 5).ranks.excluded);
+    // The shipped prediction (unit, blended) searched with the penalty: a blend entry of weight 0 on it.
+    hubValues ??= r.storeHubnessTf(index, s.vectors, 10).values;
+    const penalised = { last: preds, weights: [0], hubWeights: [hubnessWeight], hubness: hubValues };
+    const ranks = r.rankTargets(index, preds, targets, 5, penalised);
+    const summary = r.summarizeRanks(hubnessWeight > 0 ? ranks.blended[0].excluded : ranks.ranks.excluded);
     index.dispose();
     return { r5: summary["r@5"], mean: (summary["r@1"] + summary["r@5"] + summary["r@10"] + summary["r@20"]) / 4 };
   }
+  let hubValues: Float32Array | undefined;
   const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 
   it("keeps the epoch best on validation and the blend best on validation, where test would choose others", async () => {
@@ -132,14 +137,18 @@ describe("choices made on validation, never on test", () => {
     const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
     const epochs: string[] = [];
     const { cpSync } = await import("node:fs");
-    const result = await train(options(out, { epochs: 4, maxValWindows: 0, blendGrid: grid, seed: 4, maxTrainWindows: 512 }), {
-      stopAfterEpoch: (e) => {
-        const dir = join(root, `val-choices-epoch-${e}`);
-        cpSync(join(out, "checkpoint", "last"), dir, { recursive: true });
-        epochs.push(dir);
-        return false;
+    const hubGrid = [0, 0.5, 1];
+    const result = await train(
+      options(out, { epochs: 4, maxValWindows: 0, blendGrid: grid, hubnessGrid: hubGrid, seed: 4, maxTrainWindows: 512 }),
+      {
+        stopAfterEpoch: (e) => {
+          const dir = join(root, `val-choices-epoch-${e}`);
+          cpSync(join(out, "checkpoint", "last"), dir, { recursive: true });
+          epochs.push(dir);
+          return false;
+        },
       },
-    });
+    );
     expect(result).not.toBeNull();
     const model = await readModel(out);
     const valR5: number[] = [];
@@ -156,14 +165,20 @@ describe("choices made on validation, never on test", () => {
     for (const [name, t] of kept.tensors) expect(model.tensors.get(name)?.data).toEqual(t.data);
     // ... while test would have picked another epoch (the premise of this test: the two disagree).
     expect(argmax(testR5)).not.toBe(best);
-    // The blend: the validation optimum of mean R@1/5/10/20 over the grid, not the test optimum.
+    // The blend and the hubness penalty: the validation optimum of mean R@1/5/10/20 over grid x hubGrid
+    // (penalty-free entries first), not the test optimum.
+    const pairs = hubGrid.flatMap((b) => grid.map((w) => [w, b]));
     const blendOn = async (part: "val" | "test") => {
       const scores: number[] = [];
-      for (const w of grid) scores.push((await recallOf(out, part, w)).mean);
-      return grid[argmax(scores)];
+      for (const [w, b] of pairs) scores.push((await recallOf(out, part, w, b)).mean);
+      return pairs[argmax(scores)];
     };
     const [valBlend, testBlend] = [await blendOn("val"), await blendOn("test")];
-    expect(model.lastWeight).toBe(valBlend);
-    expect(testBlend).not.toBe(valBlend);
+    expect([model.lastWeight, model.hubness?.weight ?? 0]).toEqual(valBlend);
+    if (valBlend[1] > 0) expect(model.hubness?.neighbours).toBe(10);
+    else expect(model.manifest.retrieval).toBeUndefined();
+    expect(testBlend).not.toEqual(valBlend);
+    const sweep = model.manifest.training.blendSweep as { lastWeight: number; hubnessWeight: number }[];
+    expect(sweep.map((e) => [e.lastWeight, e.hubnessWeight])).toEqual(pairs);
   }, 120_000);
 });
