@@ -23,6 +23,11 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
     load: () => import("./eval.ts").then((m) => m.evalCommand),
   },
   {
+    name: "tune",
+    summary: "choose a trained model's blend and hubness penalty again on its validation split; rewrites model.json",
+    load: () => import("./tune.ts").then((m) => m.tuneCommand),
+  },
+  {
     name: "quantize",
     summary: "post-training INT8 (per-output-channel weights) of a model directory",
     load: () => import("./quantize.ts").then((m) => m.quantizeCommand),
