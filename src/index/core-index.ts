@@ -76,19 +76,8 @@ export class CoreIndex {
       const candidates = rows.i32(nq * list);
       const results: SearchHits[] = [];
       for (let i = 0; i < nq; i++) {
-        const skip = exclude?.[i];
-        const hits: { row: number; score: number }[] = [];
-        for (let c = 0; c < kept; c++) {
-          const row = candidates[i * list + c];
-          if (skip?.has(row)) continue;
-          let s = 0;
-          const base = row * dim;
-          for (let j = 0; j < dim; j++) s += this.vectors[base + j] * queries[i * dim + j];
-          hits.push({ row, score: Math.fround(s) });
-        }
-        hits.sort((a, b) => b.score - a.score || a.row - b.row);
-        const top = hits.slice(0, k);
-        results.push({ rows: Int32Array.from(top, (h) => h.row), scores: Float32Array.from(top, (h) => h.score) });
+        const query = queries.subarray(i * dim, (i + 1) * dim);
+        results.push(this.rescore(query, candidates.subarray(i * list, i * list + kept), k, exclude?.[i]));
       }
       return results;
     } finally {
@@ -96,6 +85,65 @@ export class CoreIndex {
       rows.free();
       scores.free();
     }
+  }
+
+  /**
+   * Top-k by cosine - weight * values[row] (src/index/hubness.ts), in one scan: the penalty is subtracted from
+   * every row's INT8 score before the short list is taken, then the list is rescored in float32. Relaxed core
+   * only (its scan writes every row's score); undefined on the plain-SIMD core, whose scan keeps only a heap.
+   */
+  searchPenalised(
+    query: Float32Array,
+    k: number,
+    penalty: { values: Float32Array; weight: number },
+    exclude?: ReadonlySet<number>,
+  ): SearchHits | undefined {
+    if (!this.scanBuffers || !this.rowSums64) return undefined;
+    const { dim, count } = this;
+    if (query.length !== dim) throw new Error(`query has ${query.length} values, expected ${dim}`);
+    if (penalty.values.length !== count) throw new Error(`penalty has ${penalty.values.length} values, the index ${count} rows`);
+    const list = Math.min(count, CoreIndex.shortList(k, exclude?.size ?? 0));
+    const rows = this.core.buffer(list * 4);
+    const scores = this.core.buffer(list * 4);
+    try {
+      const e = this.core.exports;
+      const { scores: all, query: q, queryU7, queryScale } = this.scanBuffers;
+      q.f32(dim).set(query);
+      e.quantizeRowsU7!(q.aligned, 1, dim, queryU7.aligned, queryScale.aligned);
+      e.scoresI8U7!(this.int8.aligned, this.scales.aligned, this.rowSums64.aligned, count, dim, queryU7.aligned, all.aligned);
+      // The scan's scores are cosines divided by the query's scale: the penalty goes in in the same units.
+      const f = penalty.weight / queryScale.f32(1)[0];
+      const values = all.f32(count);
+      for (let c = 0; c < count; c++) values[c] -= f * penalty.values[c];
+      const kept = e.selectTopK(all.aligned, count, list, rows.aligned, scores.aligned);
+      return this.rescore(query, rows.i32(kept), k, exclude, penalty);
+    } finally {
+      rows.free();
+      scores.free();
+    }
+  }
+
+  /** The candidates rescored in float32 (cosine; ranked by cosine - weight * value with a penalty), best k. */
+  private rescore(
+    query: Float32Array,
+    candidates: Int32Array,
+    k: number,
+    skip: ReadonlySet<number> | undefined,
+    penalty?: { values: Float32Array; weight: number },
+  ): SearchHits {
+    const { dim } = this;
+    const hits: { row: number; score: number; rank: number }[] = [];
+    for (const row of candidates) {
+      if (skip?.has(row)) continue;
+      let s = 0;
+      const base = row * dim;
+      for (let j = 0; j < dim; j++) s += this.vectors[base + j] * query[j];
+      const score = Math.fround(s);
+      hits.push({ row, score, rank: penalty ? score - penalty.weight * penalty.values[row] : score });
+    }
+    hits.sort((a, b) => b.rank - a.rank || a.row - b.row);
+    const top = hits.slice(0, k);
+    return { rows: Int32Array.from(top, (h) => h.row), scores: Float32Array.from(top, (h) => h.score) };
   }
 
   /** All queries at once over all rows (each row read once), INT8 queries; returns the hits kept per query. */

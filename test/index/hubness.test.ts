@@ -102,4 +102,34 @@ describe("hubness on the core and penalised search", () => {
     }
     expect(changed).toBeGreaterThan(5);
   });
+
+  it.each(["relaxed", "simd"] as const)("on the %s core, penalisedSearch over CoreIndex equals brute force", async (variant) => {
+    const dim = store.dim;
+    const n = 600;
+    const vectors = store.vectors.subarray(0, n * dim);
+    const index = new CoreIndex(await loadCore(variant), {
+      count: n,
+      dim,
+      vectors,
+      int8: store.int8.subarray(0, n * dim),
+      scales: store.scales.subarray(0, n),
+    });
+    try {
+      // One scan on the relaxed core; the plain-SIMD core has none and the short list grows instead.
+      expect(index.searchPenalised(vectors.subarray(0, dim), 5, { values: reference.values, weight: 1 }) === undefined).toBe(
+        variant === "simd",
+      );
+      for (const weight of [0.5, 2]) {
+        for (let i = 0; i < 30; i++) {
+          const row = 5 + ((i * 41) % 590);
+          const q = vectors.slice(row * dim, (row + 1) * dim);
+          const exclude = new Set([row, row - 1]);
+          const ours = await penalisedSearch(index, n, q, 10, { hubness: reference, weight }, exclude);
+          expect(Array.from(ours.rows)).toEqual(bruteForce(q, 10, reference, weight, exclude));
+        }
+      }
+    } finally {
+      index.dispose();
+    }
+  });
 });

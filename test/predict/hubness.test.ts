@@ -77,7 +77,7 @@ describe("serving a model with a hubness penalty", () => {
   it("the core index answers like the reference index", async () => {
     const index = new CoreIndex(await loadCore(), store);
     try {
-      const onCore = deps({ exactIndex: index });
+      const onCore = deps({ exactIndex: Object.assign(index, { kind: "exact-core" }) });
       for (const first of [10, 200, 600]) {
         const a = await nextConcepts(onCore, { context: context(first), k: 10, model: "penalised" });
         const b = await nextConcepts(deps(), { context: context(first), k: 10, model: "penalised" });

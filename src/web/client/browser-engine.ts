@@ -54,7 +54,8 @@ async function loadEngine(): Promise<BrowserEngine> {
   for (const b of baselineModels(store.dim, store.encoder.id)) models.add(b);
   const deps: BrowserEngine["deps"] = {
     store,
-    exactIndex: { kind: "exact-core (browser)", search: (query, k, exclude) => index.search(query, k, exclude) },
+    // The index itself (not a wrapper), so penalised search takes its one-scan path where the core is relaxed.
+    exactIndex: Object.assign(index, { kind: "exact-core (browser)" }),
     // The same values the server computes, so both paths rank alike for models with a hubness penalty.
     hubness: hubnessForStore(store, index),
     models,
