@@ -113,6 +113,8 @@ export async function penalisedSearch(
   penalty: HubnessPenalty,
   exclude?: ReadonlySet<number>,
   ef?: number,
+  /** False for an approximate index: one short list (ef or 4k + 64 rows) re-ranked, no growing (it would not be exact anyway). */
+  exhaustive = true,
 ): Promise<SearchHits> {
   const { values, min } = penalty.hubness;
   const w = penalty.weight;
@@ -121,7 +123,7 @@ export async function penalisedSearch(
   const native = index.searchPenalised?.(query, k, { values, weight: w }, exclude);
   if (native) return native;
   const excluded = exclude?.size ?? 0;
-  let n = Math.min(count, 4 * k + 64 + excluded);
+  let n = Math.min(count, Math.max(4 * k + 64 + excluded, exhaustive ? 0 : (ef ?? 0)));
   for (;;) {
     const hits = await index.search(query, n, exclude, { ef: ef === undefined ? undefined : Math.max(ef, n) });
     const order = Array.from(hits.rows.keys());
@@ -133,7 +135,7 @@ export async function penalisedSearch(
     // list's last cosine minus the smallest penalty) cannot beat the k-th penalised score.
     const complete = n >= count || found < n;
     const bound = found ? hits.scores[found - 1] - w * min : Number.NEGATIVE_INFINITY;
-    if (complete || (top.length === k && bound < penalised[top[k - 1]])) {
+    if (complete || !exhaustive || (top.length === k && bound < penalised[top[k - 1]])) {
       return { rows: Int32Array.from(top, (i) => hits.rows[i]), scores: Float32Array.from(top, (i) => hits.scores[i]) };
     }
     n = Math.min(count, 4 * n);

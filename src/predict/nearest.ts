@@ -23,7 +23,7 @@ export async function searchExcluding(
   const excluded = used.size === 0 ? context.rows : new Set([...context.rows, ...used]);
   const wanted = k + excluded.size + context.vectorItems.length;
   const hits = penalty
-    ? await penalisedSearch(index, store.count, query, wanted, penalty, excluded, ef)
+    ? await penalisedSearch(index, store.count, query, wanted, penalty, excluded, ef, index.kind.startsWith("exact"))
     : await index.search(query, wanted, excluded, { ef });
   const results: ScoredConcept[] = [];
   for (let i = 0; i < hits.rows.length && results.length < k; i++) {

@@ -132,4 +132,22 @@ describe("hubness on the core and penalised search", () => {
       index.dispose();
     }
   });
+
+  it("over an approximate index it re-ranks one short list of max(ef, 4k + 64 + excluded) rows", async () => {
+    const dim = store.dim;
+    const vectors = store.vectors.subarray(0, 600 * dim);
+    const asked: number[] = [];
+    const approximate: CosineSearch = {
+      search: (q, k, exclude) => {
+        asked.push(k);
+        return exactSearch(vectors, dim, q, k, exclude);
+      },
+    };
+    const q = vectors.slice(0, dim);
+    await penalisedSearch(approximate, 600, q, 5, { hubness: reference, weight: 2 }, new Set([0]), 200, false);
+    expect(asked).toEqual([200]);
+    asked.length = 0;
+    await penalisedSearch(approximate, 600, q, 5, { hubness: reference, weight: 2 }, new Set([0]), undefined, false);
+    expect(asked).toEqual([85]);
+  });
 });
