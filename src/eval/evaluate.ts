@@ -7,8 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
 import type { HnswCoreIndex } from "../index/hnsw-core.ts";
+import { type HubnessPenalty, penalisedSearch, type StoreHubness } from "../index/hubness.ts";
 import { parameterCount } from "../lvm/architectures.ts";
-import type { ModelManifest } from "../lvm/model-format.ts";
+import type { HubnessSettings, ModelManifest } from "../lvm/model-format.ts";
 import { modelSizeOnDisk, readModel } from "../lvm/read-model.ts";
 import { blendWithLast, forward, type ReferenceModel } from "../lvm/reference.ts";
 import { CoreLvm } from "../lvm/runners/core-lvm.ts";
@@ -21,7 +22,15 @@ import type { ConceptStore } from "../store/concept-store.ts";
 import { readStore } from "../store/fs-store.ts";
 import { type BootstrapSettings, clusteredBootstrap, DEFAULT_BOOTSTRAP, type RecallIntervals } from "./bootstrap.ts";
 import { contrastiveAccuracy, copyLastPredictions, meanContextPredictions, meanCosineToTarget, meanMargin } from "./metrics.ts";
-import { createRetrievalIndex, type Ranks, type RecallSummary, type RetrievalIndex, rankTargets, summarizeRanks } from "./retrieval.ts";
+import {
+  createRetrievalIndex,
+  type Ranks,
+  type RecallSummary,
+  type RetrievalIndex,
+  rankTargets,
+  storeHubnessTf,
+  summarizeRanks,
+} from "./retrieval.ts";
 import { type Predict, type RawRollout, rawRollout, type ServedRollout, servedRollout } from "./rollout.ts";
 
 export type { RolloutStep } from "./rollout.ts";
@@ -48,6 +57,12 @@ export interface ModelEvaluation {
   arch: string;
   config: ModelManifest["config"];
   blend: number;
+  /**
+   * The model's hubness penalty (model.json retrieval.hubness; null: plain cosine). With one, the model's rows
+   * (blended, without blend, via the index, the reference) rank by cosine - weight * hub(c); copy-last and
+   * mean-of-context stay plain cosine, and copyLastHubness is copy-last with the same penalty.
+   */
+  hubness: HubnessSettings | null;
   load: { parameters: number; epoch: number | null; epochsRun: number | null; sizeBytes: number; loadMs: number };
   validation: { windows: number; mse: number; cosine: number; infoNce: number; temperature: number };
   throughput: {
@@ -56,7 +71,7 @@ export interface ModelEvaluation {
     referenceBatch1Ms: number;
   };
   test: PredictorResult;
-  /** The same model without the last-context blend (shows what the blend adds). */
+  /** The same model without the last-context blend, with its hubness penalty if any (shows what the blend adds). */
   testUnblended: PredictorResult | null;
   /** The shipped scoring through the store's approximate index (HNSW), when it has one and --exact is off. */
   testIndexed: { index: string; ef: number; excluded: RetrievalRow } | null;
@@ -70,7 +85,7 @@ export interface ModelEvaluation {
   /** Why the store is not the one the model's split was made from (null: it is); recall then uses other candidates. */
   storeChange: string | null;
   /** The baselines on this model's own test windows (null in reports written before they were per model). */
-  baselines: { copyLast: PredictorResult; meanContext: PredictorResult } | null;
+  baselines: { copyLast: PredictorResult; meanContext: PredictorResult; copyLastHubness?: PredictorResult } | null;
   /** Article-clustered bootstrap intervals on this model's test windows (null in older reports). */
   intervals: ModelIntervals | null;
   /** The same model file on another backend (--reference), predictions compared window by window. */
@@ -89,6 +104,9 @@ export interface ModelIntervals extends BootstrapSettings {
   /** The model without its blend, and its paired difference to copy-last (blended models only). */
   unblended: RecallIntervals | null;
   unblendedDifference: RecallIntervals | null;
+  /** Copy-last ranked with the model's hubness penalty, and model - it, paired (models with a penalty only). */
+  copyLastHubness: RecallIntervals | null;
+  copyLastHubnessDifference: RecallIntervals | null;
   /** This model - the first model of the report, paired (both scored on the same windows); null for the first. */
   versusFirst: { name: string; difference: RecallIntervals } | null;
 }
@@ -112,7 +130,7 @@ export interface EvaluationReport {
   /** The split the windows come from: "test" (the benchmark) or "val" (for choices between models). */
   part: "test" | "val";
   models: ModelEvaluation[];
-  baselines: { copyLast: PredictorResult; meanContext: PredictorResult; testWindows: number };
+  baselines: { copyLast: PredictorResult; meanContext: PredictorResult; copyLastHubness?: PredictorResult; testWindows: number };
 }
 
 export interface EvalOptions {
@@ -257,6 +275,18 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
   let baselines: EvaluationReport["baselines"] | null = null;
   const part = options.part ?? "test";
   let first: { name: string; targets: Int32Array; ranks: Int32Array } | null = null;
+  // hub(c) of the store, once per neighbour count (a model's penalty is over the store it is scored on).
+  const hubnessCache = new Map<number, StoreHubness>();
+  const hubnessOf = (neighbours: number): StoreHubness => {
+    let hub = hubnessCache.get(neighbours);
+    if (!hub) {
+      const started = performance.now();
+      hub = storeHubnessTf(index, store.vectors, neighbours);
+      hubnessCache.set(neighbours, hub);
+      log(`hub values of ${store.count} concepts (${neighbours} neighbours): ${((performance.now() - started) / 1000).toFixed(1)}s`);
+    }
+    return hub;
+  };
   try {
     for (const dir of options.models) {
       const loadStart = performance.now();
@@ -299,23 +329,44 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
         const msRef = await time(() => forward(model, b1, 1), 100, 2);
 
         // One pass scores the raw model, its blend with the last context and copy-last (blend weight 1):
-        // the ranks of (1 - w) pred + w last need only pred . store and last . store.
+        // the ranks of (1 - w) pred + w last need only pred . store and last . store. With a hubness penalty b
+        // the model's entries and a second copy-last entry carry it.
         const raw = await predictAll(predict, model, store, testTargets, 0);
         const last = copyLastPredictions(store, testTargets);
         const w = model.lastWeight;
-        const { ranks: rawRanks, blended } = rankTargets(index, raw, testTargets, context, { last, weights: w > 0 ? [w, 1] : [1] });
+        const penalty: HubnessPenalty | null = model.hubness
+          ? { hubness: hubnessOf(model.hubness.neighbours), weight: model.hubness.weight }
+          : null;
+        const b = penalty?.weight ?? 0;
+        const entries: { w: number; b: number }[] = [];
+        const entry = (e: { w: number; b: number }) => entries.push(e) - 1;
+        const modelEntry = w > 0 || b > 0 ? entry({ w, b }) : -1;
+        const unblendedEntry = w > 0 && b > 0 ? entry({ w: 0, b }) : -1;
+        const copyLastEntry = entry({ w: 1, b: 0 });
+        const copyLastHubnessEntry = b > 0 ? entry({ w: 1, b }) : -1;
+        const { ranks: plainRanks, blended } = rankTargets(index, raw, testTargets, context, {
+          last,
+          weights: entries.map((e) => e.w),
+          hubWeights: entries.map((e) => e.b),
+          hubness: penalty?.hubness.values,
+        });
+        const rawRanks = unblendedEntry >= 0 ? blended[unblendedEntry] : plainRanks;
         const shipped = w > 0 ? await predictAll(predict, model, store, testTargets, w) : raw;
-        const modelRanks = w > 0 ? blended[0] : rawRanks;
+        const modelRanks = modelEntry >= 0 ? blended[modelEntry] : plainRanks;
         const testResult = scorePredictor(store, index, shipped, testTargets, context, modelRanks);
         const testUnblended = w > 0 ? scorePredictor(store, index, raw, testTargets, context, rawRanks) : null;
-        const testIndexed = approximate ? indexedRecall(approximate, store, shipped, testTargets, context) : null;
+        const testIndexed = approximate ? await indexedRecall(approximate, store, shipped, testTargets, context, penalty) : null;
         // The baselines on this model's own test windows (models with other splits get their own).
-        const copyLastRanks = blended[blended.length - 1];
+        const copyLastRanks = blended[copyLastEntry];
+        const copyLastHubnessRanks = copyLastHubnessEntry >= 0 ? blended[copyLastHubnessEntry] : null;
         const meanContext = meanContextPredictions(store, testTargets, context);
         const meanContextRanks = rankTargets(index, meanContext, testTargets, context).ranks;
         const own = {
           copyLast: scorePredictor(store, index, last, testTargets, context, copyLastRanks),
           meanContext: scorePredictor(store, index, meanContext, testTargets, context, meanContextRanks),
+          ...(copyLastHubnessRanks
+            ? { copyLastHubness: scorePredictor(store, index, last, testTargets, context, copyLastHubnessRanks) }
+            : {}),
         };
         if (!baselines) baselines = { ...own, testWindows: testTargets.length };
         let reference: ReferenceComparison | null = null;
@@ -324,7 +375,15 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           const other = await openPredictor(model, options.reference);
           try {
             const theirs = await predictAll(other.predict, model, store, testTargets, w);
-            referenceRanks = rankTargets(index, theirs, testTargets, context).ranks.excluded;
+            // Their shipped predictions, ranked like the model's (a blend entry of weight 0 carries the penalty).
+            referenceRanks = penalty
+              ? rankTargets(index, theirs, testTargets, context, {
+                  last: theirs,
+                  weights: [0],
+                  hubWeights: [b],
+                  hubness: penalty.hubness.values,
+                }).blended[0].excluded
+              : rankTargets(index, theirs, testTargets, context).ranks.excluded;
             const cos = agreement(shipped, theirs, store.dim);
             reference = {
               backend: other.id,
@@ -347,12 +406,14 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
             copyLast: copyLastRanks.excluded,
             meanContext: meanContextRanks.excluded,
             ...(w > 0 ? { unblended: rawRanks.excluded } : {}),
+            ...(copyLastHubnessRanks ? { copyLastHubness: copyLastHubnessRanks.excluded } : {}),
             ...(referenceRanks ? { reference: referenceRanks } : {}),
             ...(sameFirst ? { first: first!.ranks } : {}),
           },
           {
             difference: ["model", "copyLast"],
             ...(w > 0 ? { unblendedDifference: ["unblended", "copyLast"] } : {}),
+            ...(copyLastHubnessRanks ? { copyLastHubnessDifference: ["model", "copyLastHubness"] } : {}),
             ...(referenceRanks ? { referenceDifference: ["model", "reference"] } : {}),
             ...(sameFirst ? { versusFirst: ["model", "first"] } : {}),
           },
@@ -367,6 +428,8 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           difference: boot.differences.difference,
           unblended: boot.predictors.unblended ?? null,
           unblendedDifference: boot.differences.unblendedDifference ?? null,
+          copyLastHubness: boot.predictors.copyLastHubness ?? null,
+          copyLastHubnessDifference: boot.differences.copyLastHubnessDifference ?? null,
           versusFirst: sameFirst ? { name: first!.name, difference: boot.differences.versusFirst } : null,
         };
         if (reference) reference.difference = boot.differences.referenceDifference;
@@ -379,6 +442,7 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
           arch: manifest.arch,
           config,
           blend: model.lastWeight,
+          hubness: model.hubness ?? null,
           load: {
             parameters: parameterCount(config),
             epoch: training.bestEpoch ?? null,
@@ -435,14 +499,27 @@ export async function evaluate(options: EvalOptions): Promise<EvaluationReport> 
 /** The `--json` object: `model`, `copyLast`, `meanContext` rows (context excluded) plus everything else. */
 const INDEX_EF = 64;
 
-/** Ranks of each target among the index's top 20 (context rows excluded); a target it misses ranks past 20. */
-function indexedRecall(index: HnswCoreIndex, store: ConceptStore, predictions: Float32Array, targets: Int32Array, context: number) {
+/**
+ * Ranks of each target among the index's top 20 (context rows excluded); a target it misses ranks past 20.
+ * With a hubness penalty: penalisedSearch over the index, as the server searches (the query made unit).
+ */
+async function indexedRecall(
+  index: HnswCoreIndex,
+  store: ConceptStore,
+  predictions: Float32Array,
+  targets: Int32Array,
+  context: number,
+  penalty: HubnessPenalty | null,
+) {
   const dim = store.dim;
   const ranks = new Int32Array(targets.length);
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i];
     const exclude = new Set(Array.from({ length: context }, (_, j) => t - context + j));
-    const hits = index.search(predictions.subarray(i * dim, (i + 1) * dim), 20, exclude, { ef: INDEX_EF });
+    const query = predictions.subarray(i * dim, (i + 1) * dim);
+    const hits = penalty
+      ? await penalisedSearch(index, store.count, unit(query), 20, penalty, exclude, INDEX_EF)
+      : index.search(query, 20, exclude, { ef: INDEX_EF });
     const at = hits.rows.indexOf(t);
     ranks[i] = at >= 0 ? at + 1 : store.count;
   }
@@ -451,6 +528,11 @@ function indexedRecall(index: HnswCoreIndex, store: ConceptStore, predictions: F
     ef: INDEX_EF,
     excluded: { ...summarizeRanks(ranks), cosine: meanCosineToTarget(store, predictions, targets) },
   };
+}
+
+function unit(v: Float32Array): Float32Array {
+  const n = Math.hypot(...v);
+  return n > 0 ? Float32Array.from(v, (x) => x / n) : v;
 }
 
 /** Cosine between two backends' predictions of the same windows (unit rows [n, dim]): the lowest and the mean. */
@@ -488,6 +570,7 @@ function jsonIntervals(m: ModelEvaluation) {
     copyLast: i.copyLast,
     meanContext: i.meanContext,
     difference: i.difference,
+    ...(i.copyLastHubness ? { copyLastHubness: i.copyLastHubness, copyLastHubnessDifference: i.copyLastHubnessDifference } : {}),
   };
 }
 
@@ -500,15 +583,19 @@ export function jsonSummary(report: EvaluationReport): Record<string, unknown> {
     mrr: r.mrr,
     cosine: r.cosine,
   });
+  const hubnessBaseline = report.models[0].baselines?.copyLastHubness;
   return {
     model: row(report.models[0].test.excluded),
     copyLast: row(report.baselines.copyLast.excluded),
     meanContext: row(report.baselines.meanContext.excluded),
+    // The first model's copy-last with its hubness penalty (present only when it has one).
+    ...(hubnessBaseline ? { copyLastHubness: row(hubnessBaseline.excluded) } : {}),
     intervals: jsonIntervals(report.models[0]),
     contextIncluded: {
       model: row(report.models[0].test.included),
       copyLast: row(report.baselines.copyLast.included),
       meanContext: row(report.baselines.meanContext.included),
+      ...(hubnessBaseline ? { copyLastHubness: row(hubnessBaseline.included) } : {}),
     },
     ...report,
   };

@@ -1,7 +1,7 @@
 // report.json as written by `lvm eval --out` (writeReport: jsonSummary of an EvaluationReport), checked when
 // read back to re-render its Markdown and plots (`lvm eval --replot`).
 import { z } from "zod";
-import { ModelConfigSchema } from "../lvm/model-format.ts";
+import { HubnessSettingsSchema, ModelConfigSchema } from "../lvm/model-format.ts";
 import { nonNegativeInt, parseJsonFile } from "../validate/parse-file.ts";
 import type { EvaluationReport } from "./evaluate.ts";
 
@@ -27,6 +27,7 @@ export const EvaluationReportSchema = z.object({
         arch: z.string(),
         config: ModelConfigSchema,
         blend: z.number(),
+        hubness: newer(HubnessSettingsSchema),
         load: z.object({
           parameters: z.number().positive(),
           epoch: z.number().nullable(),
@@ -55,7 +56,7 @@ export const EvaluationReportSchema = z.object({
           }),
         ),
         storeChange: newer(z.string()),
-        baselines: newer(z.object({ copyLast: predictor, meanContext: predictor })),
+        baselines: newer(z.object({ copyLast: predictor, meanContext: predictor, copyLastHubness: predictor.optional() })),
         intervals: newer(
           z.object({
             resamples: z.number(),
@@ -68,6 +69,8 @@ export const EvaluationReportSchema = z.object({
             difference: intervals,
             unblended: intervals.nullable(),
             unblendedDifference: intervals.nullable(),
+            copyLastHubness: newer(intervals),
+            copyLastHubnessDifference: newer(intervals),
             versusFirst: z.object({ name: z.string(), difference: intervals }).nullable().default(null),
           }),
         ),
@@ -80,7 +83,7 @@ export const EvaluationReportSchema = z.object({
       }),
     )
     .min(1),
-  baselines: z.object({ copyLast: predictor, meanContext: predictor, testWindows: z.number() }),
+  baselines: z.object({ copyLast: predictor, meanContext: predictor, copyLastHubness: predictor.optional(), testWindows: z.number() }),
 });
 
 /** report.json text → the report it was written from; errors name `where` and the field. */

@@ -52,8 +52,13 @@ function intervalSection(models: ModelEvaluation[], part: "test" | "val"): strin
     if (i.versusFirst) lines.push(intervalRow(`${m.name} - ${i.versusFirst.name} (paired)`, i.versusFirst.difference));
     if (i.unblended && i.unblendedDifference)
       lines.push(
-        intervalRow(`${m.name} without blend`, i.unblended),
+        intervalRow(`${m.name} without blend${m.hubness ? " (same hubness penalty)" : ""}`, i.unblended),
         intervalRow(`${m.name} without blend - copy last (paired)`, i.unblendedDifference),
+      );
+    if (i.copyLastHubness && i.copyLastHubnessDifference && m.hubness)
+      lines.push(
+        intervalRow(`copy last + hubness penalty ${m.hubness.weight} (${m.name}'s windows)`, i.copyLastHubness),
+        intervalRow(`**${m.name} - copy last + hubness penalty** (paired)`, i.copyLastHubnessDifference),
       );
   }
   lines.push("");
@@ -134,10 +139,25 @@ export function markdownReport(report: EvaluationReport, plots = plotFiles()): s
     "",
     "Recall in percent; MRR as a fraction. The model rows use the shipped scoring (blend with the last context, weight chosen on validation).",
     "",
+    ...(models.some((m) => m.hubness)
+      ? [
+          "A model with a hubness penalty (model.json retrieval.hubness, chosen on validation) ranks stored concepts by cosine - weight * hub(c), hub(c) = c's mean cosine to its nearest stored concepts; so do its row without blend and its index row. Copy last and mean of context stay plain cosine (comparable with older reports); \"copy last + hubness penalty\" is copy last ranked with the model's penalty, so the model's lead over it is what the model adds beyond the penalty.",
+          "",
+        ]
+      : []),
     header,
     ...baselineRows("excluded"),
-    ...models.map((m) => row(`**${m.name}** (${m.arch}, blend ${m.blend})`, m.test.excluded)),
-    ...models.filter((m) => m.testUnblended).map((m) => row(`${m.name} without blend`, (m.testUnblended as PredictorResult).excluded)),
+    ...models.map((m) =>
+      row(`**${m.name}** (${m.arch}, blend ${m.blend}${m.hubness ? `, hubness ${m.hubness.weight}` : ""})`, m.test.excluded),
+    ),
+    ...models
+      .filter((m) => m.hubness && m.baselines?.copyLastHubness)
+      .map((m) => row(`copy last + hubness penalty ${m.hubness?.weight} (${m.name}'s windows)`, m.baselines!.copyLastHubness!.excluded)),
+    ...models
+      .filter((m) => m.testUnblended)
+      .map((m) =>
+        row(`${m.name} without blend${m.hubness ? " (same hubness penalty)" : ""}`, (m.testUnblended as PredictorResult).excluded),
+      ),
     ...models
       .filter((m) => m.testIndexed)
       .map((m) => row(`${m.name} via ${m.testIndexed?.index} (ef ${m.testIndexed?.ef}, top 20)`, m.testIndexed!.excluded)),
