@@ -131,4 +131,23 @@ describe("lvm eval with a hubness penalty", () => {
     await replotReport(join(out, "report.json"));
     expect(await readFile(join(out, "report.md"), "utf8")).toMatch(/copy last \+ hubness penalty 0\.5/);
   }, 120_000);
+
+  it("the approximate-index row searches with the same penalty (penalisedSearch over the HNSW index)", async () => {
+    const { buildStoreIndex } = await import("../../src/index/hnsw-build.ts");
+    await buildStoreIndex(storeDir, { M: 16, efConstruction: 100 });
+    const options = {
+      store: storeDir,
+      rolloutSteps: 0,
+      rolloutWindows: 1,
+      maxWindows: 400,
+      bootstrap: { resamples: 10, seed: 1, level: 0.95 },
+    };
+    const [plain, hub] = [await evaluate({ ...options, models: [plainDir] }), await evaluate({ ...options, models: [hubDir] })];
+    const [p, h] = [plain.models[0], hub.models[0]];
+    expect(h.testIndexed).toMatchObject({ index: "hnsw-core", ef: 64 });
+    // Within 2 points of the exact penalised row, and not the plain index row.
+    for (const k of ["r@1", "r@5", "r@20"] as const)
+      expect(Math.abs((h.testIndexed?.excluded[k] ?? 0) - h.test.excluded[k])).toBeLessThanOrEqual(2);
+    expect(recall(h.testIndexed!.excluded)).not.toEqual(recall(p.testIndexed!.excluded));
+  }, 120_000);
 });
