@@ -20,7 +20,8 @@ import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
-import { hubnessForStore, type StoreHubness } from "../index/hubness.ts";
+import type { StoreHubness } from "../index/hubness.ts";
+import { loadOrComputeHubness } from "../index/hubness-file-node.ts";
 import { referenceIndex, type VectorIndex } from "../index/types.ts";
 import { loadModels, type MicroBatchSetting, SHIPPED_MODELS_DIR } from "../lvm/load-models-node.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
@@ -99,10 +100,8 @@ async function openSnapshot(core: WasmCore, storeDir: string): Promise<Snapshot>
     console.warn(`WASM core search unavailable (${(error as Error).message}); using the TypeScript reference`);
     exactIndex = referenceIndex(store.vectors, store.dim);
   }
-  const started = performance.now();
-  const hubness = hubnessForStore(store, coreIndex);
-  const ms = performance.now() - started;
-  if (ms > 1000) console.log(`hubness of ${store.count} concepts computed in ${(ms / 1000).toFixed(1)} s`);
+  // For models with a hubness penalty: read from <store>/hubness-10.f32, else computed once and cached there.
+  const hubness = await loadOrComputeHubness(storeDir, store, coreIndex);
   // The store's HNSW index (lvm index build), unless a request asks for `exact`; a bad or outdated file only warns.
   const approximateIndex = await loadStoreIndex(core, store, storeDir);
   return {
