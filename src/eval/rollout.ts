@@ -124,6 +124,8 @@ export async function servedRollout(
   steps: number,
   stopCosine = DEGENERATE_COSINE,
   picks?: number[][],
+  /** The model's hubness penalty, as /v1/generate ranks (predictions are unit vectors, as served). */
+  penalty?: { values: Float32Array; weight: number },
 ): Promise<ServedRollout> {
   const { context, dim } = model.config;
   const n = targets.length;
@@ -157,8 +159,10 @@ export async function servedRollout(
       let pick = -1;
       let best = Number.NEGATIVE_INFINITY;
       const off = i * index.count;
+      const w = penalty?.weight ?? 0;
       for (let r = 0; r < index.count; r++) {
-        if (scores[off + r] > best && !used[i].has(r)) [best, pick] = [scores[off + r], r];
+        const score = w ? scores[off + r] - w * penalty!.values[r] : scores[off + r];
+        if (score > best && !used[i].has(r)) [best, pick] = [score, r];
       }
       if (pick < 0) {
         running[i] = 0;

@@ -16,6 +16,7 @@ describe("lvm --help", () => {
       "ingest",
       "train",
       "eval",
+      "tune",
       "quantize",
       "export-onnx",
       "index",

@@ -297,6 +297,53 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     expect(markdownReport(report)).toContain("as served (12 chains, stop cosine 0.9)");
   });
 
+  it("rolls out as /v1/generate serves with the model's hubness penalty: the same chains as generateChain", async () => {
+    const { servedRollout } = await import("../../src/eval/rollout.ts");
+    const { generateChain } = await import("../../src/predict/generate.ts");
+    const { referenceIndex } = await import("../../src/index/types.ts");
+    const { ModelRegistry } = await import("../../src/lvm/registry.ts");
+    const { CoreIndex } = await import("../../src/index/core-index.ts");
+    const { hubnessForStore } = await import("../../src/index/hubness.ts");
+    const { loadCore } = await import("../../src/core/wasm-core-node.ts");
+    await initLvmBackend();
+    const store = await readStore(storeDir);
+    const core = new CoreIndex(await loadCore(), store);
+    const hubness = hubnessForStore(store, core);
+    core.dispose();
+    const dir = await writeTestModel("served-hub", 1, { lastWeight: 0.3 });
+    const model = await readModel(dir);
+    const params = toTfParams(model.tensors);
+    const predict = (c: Float32Array, b: number, w: number) => tfPredict(params, model.config, c, b, w);
+    const targets = Int32Array.from(windowTargets(store, splitDocuments(store.documents.length, 1).test, 5).filter((_, i) => i % 40 === 0));
+    const index = createRetrievalIndex(store.vectors, store.dim);
+    const picks: number[][] = [];
+    const plainPicks: number[][] = [];
+    await servedRollout(predict, model, store, index, targets, 4, 2, picks, { values: hubness.values, weight: 1 });
+    await servedRollout(predict, model, store, index, targets, 4, 2, plainPicks);
+    index.dispose();
+    const models = new ModelRegistry();
+    models.add({
+      name: "m",
+      arch: "gru",
+      backend: "tf",
+      dim: 512,
+      encoder: store.encoder.id,
+      context: 5,
+      description: "",
+      hubness: { neighbours: hubness.neighbours, weight: 1 },
+      forward: (c, b) => predict(c, b, 0.3),
+    });
+    const deps = { store, exactIndex: referenceIndex(store.vectors, store.dim), models, hubness };
+    for (let i = 0; i < targets.length; i++) {
+      const context = [5, 4, 3, 2, 1].map((k) => ({ row: targets[i] - k }));
+      const chain = await generateChain(deps, { context, steps: 4, stopCosine: 2 });
+      expect(picks[i]).toEqual(chain.steps.map((s) => s.row));
+    }
+    for (const t of params.values()) t.dispose();
+    // The penalty changed some picks (else this test could not tell the two apart).
+    expect(picks.map((p) => p.join())).not.toEqual(plainPicks.map((p) => p.join()));
+  });
+
   it("--reference runs the same file on a second backend and compares the predictions window by window", async () => {
     const dir = await writeTestModel("ref", 1, { lastWeight: 0.2 });
     const report = await evaluate({
