@@ -20,7 +20,11 @@ function noisyQueries(vectors: Float32Array, dim: number, n: number, sigma: numb
   for (let i = 0; i < n; i++) {
     const src = Math.floor(((i + 0.5) * count) / n) * dim;
     let s = 0;
-    for (let j = 0; j < dim; j++) s += (out[i * dim + j] = vectors[src + j] + sigma * rng.normal()) ** 2;
+    for (let j = 0; j < dim; j++) {
+      const v = vectors[src + j] + sigma * rng.normal();
+      out[i * dim + j] = v;
+      s += v * v;
+    }
     const inv = 1 / Math.sqrt(s);
     for (let j = 0; j < dim; j++) out[i * dim + j] *= inv;
   }
