@@ -174,7 +174,13 @@ const concept = z
   })
   .openapi("Concept");
 const scored = concept
-  .extend({ score: z.number().openapi({ description: "cosine similarity to the query or prediction" }) })
+  .extend({
+    score: z.number().openapi({ description: "cosine similarity to the query or prediction" }),
+    rankScore: z.number().optional().openapi({
+      description:
+        "present when the model searches with a hubness penalty (GET /v1/models: hubness): the score results are ordered by, cosine - weight * the concept's mean cosine to its nearest stored concepts",
+    }),
+  })
   .openapi("ScoredConcept");
 const timings = z
   .object({

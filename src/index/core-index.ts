@@ -143,7 +143,9 @@ export class CoreIndex {
     }
     hits.sort((a, b) => b.rank - a.rank || a.row - b.row);
     const top = hits.slice(0, k);
-    return { rows: Int32Array.from(top, (h) => h.row), scores: Float32Array.from(top, (h) => h.score) };
+    const rows = Int32Array.from(top, (h) => h.row);
+    const scores = Float32Array.from(top, (h) => h.score);
+    return penalty ? { rows, scores, rankScores: Float32Array.from(top, (h) => h.rank) } : { rows, scores };
   }
 
   /** All queries at once over all rows (each row read once), INT8 queries; returns the hits kept per query. */

@@ -3,6 +3,8 @@ export interface SearchHits {
   rows: Int32Array;
   /** Cosine similarities (dot products of unit vectors), best first. */
   scores: Float32Array;
+  /** With a hubness penalty (src/index/hubness.ts): the penalised scores the rows are ordered by. */
+  rankScores?: Float32Array;
 }
 
 /**

@@ -102,8 +102,8 @@ export interface CosineSearch {
 }
 
 /**
- * Top-k by `cosine - weight * hub` (ties: lower row first). Returned scores are the cosines; the order is the
- * penalised one. `count` is the number of stored rows (the list never grows past it).
+ * Top-k by `cosine - weight * hub` (ties: lower row first). Returned `scores` are the cosines, `rankScores`
+ * the penalised scores they are ordered by. `count` is the number of stored rows (the list never grows past it).
  */
 export async function penalisedSearch(
   index: CosineSearch,
@@ -136,7 +136,11 @@ export async function penalisedSearch(
     const complete = n >= count || found < n;
     const bound = found ? hits.scores[found - 1] - w * min : Number.NEGATIVE_INFINITY;
     if (complete || !exhaustive || (top.length === k && bound < penalised[top[k - 1]])) {
-      return { rows: Int32Array.from(top, (i) => hits.rows[i]), scores: Float32Array.from(top, (i) => hits.scores[i]) };
+      return {
+        rows: Int32Array.from(top, (i) => hits.rows[i]),
+        scores: Float32Array.from(top, (i) => hits.scores[i]),
+        rankScores: Float32Array.from(top, (i) => penalised[i]),
+      };
     }
     n = Math.min(count, 4 * n);
   }

@@ -28,7 +28,9 @@ export async function searchExcluding(
   const results: ScoredConcept[] = [];
   for (let i = 0; i < hits.rows.length && results.length < k; i++) {
     const row = hits.rows[i];
-    if (!excluded.has(row) && !isContextRow(store, context, row)) results.push({ ...store.concept(row), score: hits.scores[i] });
+    if (excluded.has(row) || isContextRow(store, context, row)) continue;
+    const rankScore = hits.rankScores?.[i];
+    results.push({ ...store.concept(row), score: hits.scores[i], ...(rankScore === undefined ? {} : { rankScore }) });
   }
   return results;
 }

@@ -101,7 +101,8 @@ export interface Timings {
   totalMs: number;
 }
 
-export type ScoredConcept = Concept & { score: number };
+/** `score`: cosine to the query; `rankScore`: with a model's hubness penalty, the penalised score results are ordered by. */
+export type ScoredConcept = Concept & { score: number; rankScore?: number };
 
 export interface NextResult {
   model: string;

@@ -70,6 +70,12 @@ describe("serving a model with a hubness penalty", () => {
       expect(plain.results.map((r) => r.row)).toEqual(expected(plain.predicted, 10, 0, contextRows(first)));
       expect(penalised.results.map((r) => r.row)).toEqual(expected(penalised.predicted, 10, 0.8, contextRows(first)));
       if (plain.results.map((r) => r.row).join() !== penalised.results.map((r) => r.row).join()) differ++;
+      // Scores stay cosines; rankScore is what the results are ordered by (only with a penalty).
+      expect(plain.results.every((r) => r.rankScore === undefined)).toBe(true);
+      for (const [i, r] of penalised.results.entries()) {
+        expect(r.rankScore).toBeCloseTo(r.score - 0.8 * hubness.values[r.row], 5);
+        if (i > 0) expect(r.rankScore!).toBeLessThanOrEqual(penalised.results[i - 1].rankScore!);
+      }
     }
     expect(differ).toBeGreaterThan(2);
   });
@@ -108,5 +114,15 @@ describe("serving a model with a hubness penalty", () => {
     const body = (await (await app.request("/v1/models")).json()) as { models: { name: string; hubness?: unknown }[] };
     expect(body.models.find((m) => m.name === "penalised")?.hubness).toEqual({ neighbours: 10, weight: 0.8 });
     expect(body.models.find((m) => m.name === "plain")?.hubness).toBeUndefined();
+    const next = async (model: string) =>
+      (await (
+        await app.request("/v1/next", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ context: context(40), k: 3, model }),
+        })
+      ).json()) as { results: { score: number; rankScore?: number }[] };
+    expect((await next("penalised")).results.every((r) => typeof r.rankScore === "number")).toBe(true);
+    expect((await next("plain")).results.every((r) => !("rankScore" in r))).toBe(true);
   });
 });
