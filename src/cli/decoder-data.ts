@@ -1,8 +1,8 @@
-// `lvm decoder-data`: a corpus's sentences, tokenized and embedded by the core INT8 USE-lite encoder, into one
+// `lvm decoder-data`: a corpus's sentences (or whole paragraphs), tokenized and embedded by the core INT8 USE-lite encoder, into one
 // sentence file for the vector-to-text decoder (src/decoder/dataset-format.ts).
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { buildSentenceFile } from "../decoder/dataset-node.ts";
+import { buildSentenceFile, DEFAULT_MAX_TOKENS } from "../decoder/dataset-node.ts";
 import { parseJsonFile } from "../validate/parse-file.ts";
 import { type Command, intOption, UsageError } from "./command.ts";
 
@@ -18,20 +18,22 @@ export const decoderDataCommand: Command = {
   usage: `Usage: lvm decoder-data <corpus.jsonl[.gz]> --out <file.sent> [options]
 
 Sentences (Intl.Segmenter, 4..32 USE-lite tokens, no unknown piece) of the corpus's articles, in file order,
-with their core INT8 USE-lite vectors.
+with their core INT8 USE-lite vectors; with --unit paragraph, whole paragraphs (4..128 tokens) instead.
 
   --out <file>           the sentence file to write
+  --unit <u>             sentence (default) | paragraph
   --split-of <model.json> keep only the articles of that model's split part (--part, default test)
   --part <name>          train | val | test
   --exclude-split-of <model.json>  drop the articles of that model's split part (--part)
   --skip-articles <n>    skip the first n articles that pass the filters (default 0)
   --max-articles <n>     at most n articles
-  --max-sentences <n>    at most n sentences
+  --max-sentences <n>    at most n items (sentences or paragraphs)
   --min-tokens <n>       default 4
-  --max-tokens <n>       default 32`,
+  --max-tokens <n>       default 32 for sentences, 128 (USE-lite's input limit, also the most allowed) for paragraphs`,
   allowPositionals: true,
   options: {
     out: { type: "string" },
+    unit: { type: "string" },
     "split-of": { type: "string" },
     "exclude-split-of": { type: "string" },
     part: { type: "string" },
@@ -46,6 +48,11 @@ with their core INT8 USE-lite vectors.
     if (!corpus || positionals.length > 1) throw new UsageError("expected one corpus path");
     const out = values.out as string | undefined;
     if (!out) throw new UsageError("--out is required");
+    const unit = (values.unit as string | undefined) ?? "sentence";
+    if (unit !== "sentence" && unit !== "paragraph") throw new UsageError(`--unit must be sentence or paragraph, got '${unit}'`);
+    const maxTokens = intOption(values["max-tokens"], "max-tokens", DEFAULT_MAX_TOKENS[unit]);
+    if (maxTokens > DEFAULT_MAX_TOKENS.paragraph)
+      throw new UsageError(`--max-tokens must be <= ${DEFAULT_MAX_TOKENS.paragraph} (USE-lite reads no more), got ${maxTokens}`);
     const part = (values.part as string | undefined) ?? "test";
     const includeIds = values["split-of"] ? await splitIds(values["split-of"] as string, part) : undefined;
     const excludeIds = values["exclude-split-of"] ? await splitIds(values["exclude-split-of"] as string, part) : undefined;
@@ -59,11 +66,12 @@ with their core INT8 USE-lite vectors.
       maxArticles: values["max-articles"] ? intOption(values["max-articles"], "max-articles", 1) : undefined,
       maxSentences: values["max-sentences"] ? intOption(values["max-sentences"], "max-sentences", 1) : undefined,
       minTokens: intOption(values["min-tokens"], "min-tokens", 4),
-      maxTokens: intOption(values["max-tokens"], "max-tokens", 32),
+      unit,
+      maxTokens,
       log: (line) => console.error(line),
     });
     console.log(
-      `${out}: ${set.offsets.length - 1} sentences, ${set.tokens.length} tokens, ${set.articles.length} articles (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      `${out}: ${set.offsets.length - 1} ${unit}s, ${set.tokens.length} tokens, ${set.articles.length} articles (${((Date.now() - started) / 1000).toFixed(0)} s)`,
     );
     return 0;
   },

@@ -5,7 +5,7 @@ import { loadCore } from "../core/wasm-core-node.ts";
 import { CoreDecoder } from "../decoder/core-decoder.ts";
 import { readSentenceSet } from "../decoder/dataset-node.ts";
 import { decoderReportMarkdown, decoderReportSvg } from "../decoder/eval-report.ts";
-import { evaluateDecoder } from "../decoder/evaluate.ts";
+import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
@@ -23,6 +23,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
   --steps <n>        refinement steps (default 4)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per step (default 8)
+  --max-tokens <n>   most pieces per generated text (default: the model's training length or the test set's
+                     longest item, whichever is more, so paragraphs are not cut at the sentence length)
   --precision <p>    int8 (default) | f32
   --int8-check <n>   also compare INT8 and f32 greedy decoding on the core (and f32 with the reference) on n vectors`,
   options: {
@@ -34,6 +36,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
     steps: { type: "string" },
     beam: { type: "string" },
     samples: { type: "string" },
+    "max-tokens": { type: "string" },
     precision: { type: "string" },
     "int8-check": { type: "string" },
   },
@@ -68,6 +71,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
         steps: intOption(values.steps, "steps", 4, 0),
         beam: intOption(values.beam, "beam", 4),
         samples: intOption(values.samples, "samples", 8, 0),
+        maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
       },
       log: (line) => console.error(line),
     });

@@ -8,6 +8,9 @@
  *   step k      decodeAndRefine's best text after k refinement steps (k = 0: beam search re-ranked by cosine);
  *               a run that stopped earlier keeps its last text
  *
+ * Items may be sentences or paragraphs (`lvm decoder-data --unit`); every decode may generate up to
+ * `refine.maxTokens` pieces (default generationLimit: the model's length or the test set's longest item).
+ *
  * Every text, retrieved ones included, is re-embedded by the same encoder and scored by cosine to the target;
  * BLEU and token F1 against the true text (text-metrics.ts).
  */
@@ -35,7 +38,7 @@ export interface EvalRow {
 export interface DecoderEvalReport {
   sentences: number;
   candidates: number;
-  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples">>;
+  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens">>;
   rows: EvalRow[];
   /** Wall time of decodeAndRefine per sentence, ms (mean, p50). */
   refineMs: { mean: number; p50: number };
@@ -55,6 +58,17 @@ interface Case {
   ids: number[];
   text: string;
   cosine: number;
+}
+
+/**
+ * Most pieces a decode may generate: the model's training length or the test set's longest item, whichever is
+ * more, so a test of paragraphs is not cut at the sentence length by construction. One limit for the whole set:
+ * a per-item limit would tell the decoder each true length.
+ */
+export function generationLimit(modelMaxTokens: number, test: SentenceSet): number {
+  let longest = 0;
+  for (let i = 0; i < sentenceCount(test); i++) longest = Math.max(longest, test.offsets[i + 1] - test.offsets[i]);
+  return Math.max(modelMaxTokens, longest);
 }
 
 function cosineAt(vectors: Float32Array, i: number, target: Float32Array): number {
@@ -99,7 +113,8 @@ export async function evaluateDecoder(args: {
   refine: Required<Pick<RefineOptions, "steps" | "beam" | "samples">> & RefineOptions;
   log?: (line: string) => void;
 }): Promise<DecoderEvalReport> {
-  const { runner, embed, pieces, test, refine } = args;
+  const { runner, embed, pieces, test } = args;
+  const refine = { ...args.refine, maxTokens: args.refine.maxTokens ?? generationLimit(runner.config.maxTokens, test) };
   const log = args.log ?? (() => {});
   const dim = test.dim;
   const n = sentenceCount(test);
@@ -121,7 +136,7 @@ export async function evaluateDecoder(args: {
     const r = retrieve(stores, target, { store: 0, index: i }, ids.join(","));
     const rIds = [...sentenceIds(stores[r.store], r.index)];
     const started = performance.now();
-    const g = greedyDecode(runner, target, 1)[0];
+    const g = greedyDecode(runner, target, 1, refine.maxTokens)[0];
     greedyMs += performance.now() - started;
     greedyTokens += g.ids.length + 1;
     const rText = detokenize(pieces, rIds);
@@ -170,7 +185,7 @@ export async function evaluateDecoder(args: {
   return {
     sentences: count,
     candidates: stores.reduce((a, s) => a + sentenceCount(s), 0) - 1,
-    options: { steps: refine.steps, beam: refine.beam, samples: refine.samples },
+    options: { steps: refine.steps, beam: refine.beam, samples: refine.samples, maxTokens: refine.maxTokens },
     rows: [
       row("retrieval (nearest stored sentence, true one removed)", retrieval, false),
       row("greedy", greedy, true),

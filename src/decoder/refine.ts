@@ -25,6 +25,8 @@ export interface RefineOptions {
   /** How far the conditioning vector moves against the error each step. Default 1. */
   feedback?: number;
   seed?: number;
+  /** Most pieces a hypothesis may have. Default: the model's maxTokens (its training length). */
+  maxTokens?: number;
 }
 
 export interface RefineStep {
@@ -115,11 +117,11 @@ export async function decodeAndRefine(
   vector: ArrayLike<number>,
   options: RefineOptions = {},
 ): Promise<DecodedText> {
-  const { steps = 4, beam = 4, samples = 8, temperature = 0.8, feedback = 1, seed = 1 } = options;
+  const { steps = 4, beam = 4, samples = 8, temperature = 0.8, feedback = 1, seed = 1, maxTokens = runner.config.maxTokens } = options;
   const dim = runner.config.dim;
   const target = checkTargetVector(vector, dim);
   const rng = createRng(seed);
-  let best = await bestOf(beamDecode(runner, target, beam), pieces, embed, target);
+  let best = await bestOf(beamDecode(runner, target, beam, { maxTokens }), pieces, embed, target);
   if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
   const history: RefineStep[] = [{ step: 0, text: best.text, ids: best.ids, cosine: best.cosine }];
   let cond = target.slice();
@@ -133,7 +135,10 @@ export async function decodeAndRefine(
     }
     if (!(norm > 0)) break;
     cond = cond.map((x) => x / Math.sqrt(norm));
-    const hyps = [...beamDecode(runner, cond, beam), ...(samples > 0 ? sampleDecode(runner, cond, samples, rng, { temperature }) : [])];
+    const hyps = [
+      ...beamDecode(runner, cond, beam, { maxTokens }),
+      ...(samples > 0 ? sampleDecode(runner, cond, samples, rng, { temperature, maxTokens }) : []),
+    ];
     const candidate = await bestOf(hyps, pieces, embed, target);
     if (!candidate || candidate.cosine <= best.cosine) break;
     best = candidate;

@@ -1,9 +1,10 @@
 // The evaluation loop and the VectorDecoder API on the tiny decoder with a stand-in encoder.
 import { describe, expect, it } from "vitest";
 import type { SentenceSet } from "../../src/decoder/dataset-format.ts";
-import { evaluateDecoder } from "../../src/decoder/evaluate.ts";
+import { evaluateDecoder, generationLimit } from "../../src/decoder/evaluate.ts";
 import { ReferenceDecoder } from "../../src/decoder/reference.ts";
-import type { EmbedTexts } from "../../src/decoder/refine.ts";
+import { decodeAndRefine, type EmbedTexts } from "../../src/decoder/refine.ts";
+import { EOS_ID } from "../../src/decoder/text.ts";
 import { createVectorDecoder } from "../../src/decoder/vector-decoder.ts";
 import type { Encoder } from "../../src/encoders/types.ts";
 import { fnv1a } from "../../src/math/fnv1a.ts";
@@ -71,6 +72,69 @@ describe("evaluateDecoder", () => {
     expect(report.rows[3].meanCosine).toBeGreaterThanOrEqual(report.rows[2].meanCosine);
     expect(report.rows[4].meanCosine).toBeGreaterThanOrEqual(report.rows[3].meanCosine);
     for (const r of report.rows.slice(1)) expect(r.beatsRetrieval).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("generation length (paragraphs are not cut at the model's sentence length)", () => {
+  /** The tiny decoder (maxTokens 8) made never to choose </s>: every text runs to the length limit. */
+  const endless = (() => {
+    const model = tinyModel();
+    model.tensors.get("head.b")!.data[EOS_ID] = -1e4;
+    return new ReferenceDecoder(model);
+  })();
+  /** The test set with one more item of 12 pieces (a "paragraph" past the model's 8). */
+  function withLongItem(): SentenceSet {
+    const base = testSet();
+    const long = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25];
+    const vectors = new Float32Array(5 * dim);
+    vectors.set(base.vectors);
+    vectors.set(unitVector(dim, 4), 4 * dim);
+    return {
+      ...base,
+      offsets: Uint32Array.from([...base.offsets, base.tokens.length + long.length]),
+      tokens: Uint16Array.from([...base.tokens, ...long]),
+      article: new Uint32Array(5),
+      vectors,
+    };
+  }
+
+  it("the limit is the model's length or the test set's longest item, whichever is more", () => {
+    expect(generationLimit(8, testSet())).toBe(8);
+    expect(generationLimit(8, withLongItem())).toBe(12);
+    expect(generationLimit(2, testSet())).toBe(3);
+  });
+
+  it("decodeAndRefine generates up to maxTokens pieces (default: the model's)", async () => {
+    const v = unitVector(dim, 9);
+    const short = await decodeAndRefine(endless, embed, tinyPieces, v, { steps: 1, beam: 2, samples: 2 });
+    const long = await decodeAndRefine(endless, embed, tinyPieces, v, { steps: 1, beam: 2, samples: 2, maxTokens: 12 });
+    for (const h of short.history) expect(h.ids).toHaveLength(8);
+    for (const h of long.history) expect(h.ids).toHaveLength(12);
+  });
+
+  it("evaluateDecoder decodes every row, greedy and refined, up to the test set's longest item", async () => {
+    const report = await evaluateDecoder({
+      runner: endless,
+      embed,
+      pieces: tinyPieces,
+      test: withLongItem(),
+      extraStores: [],
+      sentences: 5,
+      refine: { steps: 1, beam: 2, samples: 2 },
+    });
+    expect(report.options.maxTokens).toBe(12);
+    // tinyPieces are one word each: every generated text has 12 words.
+    for (const row of report.rows.slice(1)) expect(row.meanWords).toBe(12);
+    const capped = await evaluateDecoder({
+      runner: endless,
+      embed,
+      pieces: tinyPieces,
+      test: withLongItem(),
+      extraStores: [],
+      sentences: 5,
+      refine: { steps: 1, beam: 2, samples: 2, maxTokens: 5 },
+    });
+    for (const row of capped.rows.slice(1)) expect(row.meanWords).toBe(5);
   });
 });
 
