@@ -17,6 +17,8 @@
  *           4 N D f32    the sentence's vector (the encoder's output, unit length), row-major
  *
  * readSentenceFile checks every size, offset and index against the header and names the file and field.
+ * An item ("sentence" in the field names) may be a whole paragraph (`lvm decoder-data --unit paragraph`, recorded
+ * as source.unit): the layout has no length limit per item, so paragraphs need no other format.
  */
 import { z } from "zod";
 import { validateFile } from "../validate/parse-file.ts";

@@ -12,7 +12,7 @@ export function decoderReportMarkdown(
   const lines = [
     "# Decoder evaluation",
     "",
-    `Model \`${meta.model}\`, ${r.sentences} held-out sentences of \`${meta.test}\` (evenly spaced), retrieval over ${r.candidates} candidate sentences.`,
+    `Model \`${meta.model}\`, ${r.sentences} held-out ${r.unit}s of \`${meta.test}\` (evenly spaced), retrieval over ${r.candidates} candidates.`,
     `Refinement: ${r.options.steps} steps, beam ${r.options.beam}, ${r.options.samples} samples per step, at most ${r.options.maxTokens} pieces per text. Wall time ${meta.wallSeconds} s.`,
     "",
     `Command: \`${meta.command}\``,
@@ -24,9 +24,9 @@ export function decoderReportMarkdown(
         `| ${row.name} | ${row.meanCosine.toFixed(3)} | ${row.bleuWords.toFixed(1)} | ${row.bleuPieces.toFixed(1)} | ${row.f1Words.toFixed(1)} | ${pct(row.exactMatch)} | ${pct(row.beatsRetrieval)} | ${row.meanWords.toFixed(1)} |`,
     ),
     "",
-    `Cosine: of the text's re-embedding (core INT8 USE-lite) to the target vector. BLEU: corpus BLEU-4, Chen & Cherry method-1 smoothing (0.1 for an n-gram order with no match), on word tokens (\\w+ runs and single punctuation marks, case kept) and on SentencePiece pieces. Token F1: bag of word tokens, mean over sentences.`,
+    `Cosine: of the text's re-embedding (core INT8 USE-lite) to the target vector. BLEU: corpus BLEU-4, Chen & Cherry method-1 smoothing (0.1 for an n-gram order with no match), on word tokens (\\w+ runs and single punctuation marks, case kept) and on SentencePiece pieces. Token F1: bag of word tokens, mean over ${r.unit}s.`,
     "",
-    `Refinement wall time per sentence: mean ${r.refineMs.mean.toFixed(0)} ms, p50 ${r.refineMs.p50.toFixed(0)} ms. Greedy decoding on the runner, one vector at a time: ${r.greedyTokensPerSecond.toFixed(0)} pieces/s.`,
+    `Refinement wall time per ${r.unit}: mean ${r.refineMs.mean.toFixed(0)} ms, p50 ${r.refineMs.p50.toFixed(0)} ms. Greedy decoding on the runner, one vector at a time: ${r.greedyTokensPerSecond.toFixed(0)} pieces/s.`,
     "",
     "## Examples",
     "",
@@ -74,7 +74,7 @@ export function decoderReportSvg(r: DecoderEvalReport): string {
     ...hline(greedy, COLORS[2], "greedy"),
     el("path", { d: path, fill: "none", stroke: COLORS[0], "stroke-width": 2 }),
     ...steps.map((s, i) => el("circle", { cx: x.position(i), cy: y.position(s.meanCosine), r: 3.5, fill: COLORS[0] })),
-    text(left, 24, `Decoder: mean cosine of the text to the target (${r.sentences} held-out sentences)`, { "font-weight": 600 }),
+    text(left, 24, `Decoder: mean cosine of the text to the target (${r.sentences} held-out ${r.unit}s)`, { "font-weight": 600 }),
     text((left + right) / 2, H - 12, "refinement step", { "text-anchor": "middle", fill: "#333" }),
   ]);
 }

@@ -36,6 +36,8 @@ export interface EvalRow {
 }
 
 export interface DecoderEvalReport {
+  /** What the test set's items are (its source.unit; files written before --unit hold sentences). */
+  unit: "sentence" | "paragraph";
   sentences: number;
   candidates: number;
   options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens">>;
@@ -117,6 +119,7 @@ export async function evaluateDecoder(args: {
   const refine = { ...args.refine, maxTokens: args.refine.maxTokens ?? generationLimit(runner.config.maxTokens, test) };
   const log = args.log ?? (() => {});
   const dim = test.dim;
+  const unit = test.source.unit === "paragraph" ? "paragraph" : "sentence";
   const n = sentenceCount(test);
   const count = Math.min(args.sentences, n);
   const picks = Array.from({ length: count }, (_, k) => Math.floor((k * n) / count));
@@ -183,11 +186,12 @@ export async function evaluateDecoder(args: {
   });
   const sorted = [...refineMs].sort((a, b) => a - b);
   return {
+    unit,
     sentences: count,
     candidates: stores.reduce((a, s) => a + sentenceCount(s), 0) - 1,
     options: { steps: refine.steps, beam: refine.beam, samples: refine.samples, maxTokens: refine.maxTokens },
     rows: [
-      row("retrieval (nearest stored sentence, true one removed)", retrieval, false),
+      row(`retrieval (nearest stored ${unit}, true one removed)`, retrieval, false),
       row("greedy", greedy, true),
       ...steps.map((c, s) => row(s === 0 ? "step 0 (beam, re-ranked by cosine)" : `step ${s} (refined)`, c, true)),
     ],

@@ -58,6 +58,8 @@ describe("lvm decoder-data --unit paragraph, lvm eval-decoder --max-tokens", asy
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(await readFile(join(dir.path, "e1", "decoder-eval.json"), "utf8"));
     expect(report.options.maxTokens).toBe(longest);
+    expect(report.unit).toBe("paragraph");
+    expect(await readFile(join(dir.path, "e1", "decoder-eval.md"), "utf8")).toMatch(/2 held-out paragraphs .*\(nearest stored paragraph,/s);
     const capped = lvm([...common, "--out", join(dir.path, "e2"), "--max-tokens", "10"]);
     expect(capped.status, capped.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(dir.path, "e2", "decoder-eval.json"), "utf8")).options.maxTokens).toBe(10);

@@ -59,6 +59,8 @@ describe("evaluateDecoder", () => {
       refine: { steps: 2, beam: 2, samples: 2 },
     });
     expect(report.sentences).toBe(4);
+    expect(report.unit).toBe("sentence");
+    expect(report.rows[0].name).toBe("retrieval (nearest stored sentence, true one removed)");
     expect(report.rows.map((r) => r.name.split(" ")[0] + (r.name.startsWith("step") ? r.name.split(" ")[1] : ""))).toEqual([
       "retrieval",
       "greedy",
