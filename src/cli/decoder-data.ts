@@ -1,5 +1,5 @@
-// `lvm decoder-data`: a corpus's sentences (or whole paragraphs), tokenized and embedded by the core INT8 USE-lite encoder, into one
-// sentence file for the vector-to-text decoder (src/decoder/dataset-format.ts).
+// `lvm decoder-data`: a corpus's sentences (or whole paragraphs), tokenized and embedded by the core INT8 USE-lite
+// encoder, into one sentence file for the vector-to-text decoder (src/decoder/dataset-format.ts).
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { buildSentenceFile, DEFAULT_MAX_TOKENS } from "../decoder/dataset-node.ts";
