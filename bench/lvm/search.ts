@@ -14,7 +14,7 @@ import { ensureDev1kStore } from "./store.ts";
  * `count` x dim unit rows: row i is dev1k row (i mod 41,623); copy 0 is the original, copies >= 1 add
  * N(0, sigma^2) noise per coordinate (sigma 0.01, noise norm ~0.23, cosine to the original ~0.97) and renormalise.
  */
-function noisySet(base: Float32Array, dim: number, count: number, sigma: number, seed: number): Float32Array {
+export function noisySet(base: Float32Array, dim: number, count: number, sigma: number, seed: number): Float32Array {
   const n = base.length / dim;
   const out = new Float32Array(count * dim);
   const rng = createRng(seed);
