@@ -6,6 +6,7 @@ import { evaluate, jsonSummary } from "../../src/eval/evaluate.ts";
 import { copyLastPredictions } from "../../src/eval/metrics.ts";
 import { markdownReport, replotReport, reportPlots, writeReport } from "../../src/eval/report.ts";
 import { createRetrievalIndex, rankTargets, summarizeRanks } from "../../src/eval/retrieval.ts";
+import type { StoreHubness } from "../../src/index/hubness.ts";
 import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
 import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
 import { readModel, writeModel } from "../../src/lvm/read-model.ts";
@@ -252,21 +253,26 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     expect(markdownReport(report)).toContain("**Warning**: old-store: the store changed");
   });
 
-  it("rolls out as /v1/generate serves: the same chains as generateChain", async () => {
+  /**
+   * Served rollouts of a fresh model against generateChain window by window (with the store's hubness values and a
+   * penalty weight when given); returns the rollout, its picks and the targets.
+   */
+  async function servedAgainstGenerate(name: string, penalty?: { hubness: StoreHubness; weight: number }) {
     const { servedRollout } = await import("../../src/eval/rollout.ts");
     const { generateChain } = await import("../../src/predict/generate.ts");
     const { referenceIndex } = await import("../../src/index/types.ts");
     const { ModelRegistry } = await import("../../src/lvm/registry.ts");
     await initLvmBackend();
     const store = await readStore(storeDir);
-    const dir = await writeTestModel("served", 1, { lastWeight: 0.3 });
+    const dir = await writeTestModel(name, 1, { lastWeight: 0.3 });
     const model = await readModel(dir);
     const params = toTfParams(model.tensors);
     const predict = (c: Float32Array, b: number, w: number) => tfPredict(params, model.config, c, b, w);
     const targets = Int32Array.from(windowTargets(store, splitDocuments(store.documents.length, 1).test, 5).filter((_, i) => i % 40 === 0));
     const index = createRetrievalIndex(store.vectors, store.dim);
     const picks: number[][] = [];
-    const served = await servedRollout(predict, model, store, index, targets, 4, 2, picks);
+    const penaltyValues = penalty && { values: penalty.hubness.values, weight: penalty.weight };
+    const served = await servedRollout(predict, model, store, index, targets, 4, 2, picks, penaltyValues);
     index.dispose();
     const models = new ModelRegistry();
     models.add({
@@ -277,15 +283,21 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
       encoder: store.encoder.id,
       context: 5,
       description: "",
+      ...(penalty ? { hubness: { neighbours: penalty.hubness.neighbours, weight: penalty.weight } } : {}),
       forward: (c, b) => predict(c, b, 0.3),
     });
-    const deps = { store, exactIndex: referenceIndex(store.vectors, store.dim), models };
+    const deps = { store, exactIndex: referenceIndex(store.vectors, store.dim), models, hubness: penalty?.hubness };
     for (let i = 0; i < targets.length; i++) {
       const context = [5, 4, 3, 2, 1].map((k) => ({ row: targets[i] - k }));
       const chain = await generateChain(deps, { context, steps: 4, stopCosine: 2 });
       expect(picks[i]).toEqual(chain.steps.map((s) => s.row));
     }
     for (const t of params.values()) t.dispose();
+    return { served, picks, targets };
+  }
+
+  it("rolls out as /v1/generate serves: the same chains as generateChain", async () => {
+    const { served, targets } = await servedAgainstGenerate("served");
     expect(served.steps.map((s) => s.chains)).toEqual([targets.length, targets.length, targets.length, targets.length]);
     expect(served.meanLength).toBe(4);
     // The evaluation reports both rollouts.
@@ -298,50 +310,17 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
   });
 
   it("rolls out as /v1/generate serves with the model's hubness penalty: the same chains as generateChain", async () => {
-    const { servedRollout } = await import("../../src/eval/rollout.ts");
-    const { generateChain } = await import("../../src/predict/generate.ts");
-    const { referenceIndex } = await import("../../src/index/types.ts");
-    const { ModelRegistry } = await import("../../src/lvm/registry.ts");
     const { CoreIndex } = await import("../../src/index/core-index.ts");
     const { hubnessForStore } = await import("../../src/index/hubness.ts");
     const { loadCore } = await import("../../src/core/wasm-core-node.ts");
-    await initLvmBackend();
     const store = await readStore(storeDir);
     const core = new CoreIndex(await loadCore(), store);
     const hubness = hubnessForStore(store, core);
     core.dispose();
-    const dir = await writeTestModel("served-hub", 1, { lastWeight: 0.3 });
-    const model = await readModel(dir);
-    const params = toTfParams(model.tensors);
-    const predict = (c: Float32Array, b: number, w: number) => tfPredict(params, model.config, c, b, w);
-    const targets = Int32Array.from(windowTargets(store, splitDocuments(store.documents.length, 1).test, 5).filter((_, i) => i % 40 === 0));
-    const index = createRetrievalIndex(store.vectors, store.dim);
-    const picks: number[][] = [];
-    const plainPicks: number[][] = [];
-    await servedRollout(predict, model, store, index, targets, 4, 2, picks, { values: hubness.values, weight: 1 });
-    await servedRollout(predict, model, store, index, targets, 4, 2, plainPicks);
-    index.dispose();
-    const models = new ModelRegistry();
-    models.add({
-      name: "m",
-      arch: "gru",
-      backend: "tf",
-      dim: 512,
-      encoder: store.encoder.id,
-      context: 5,
-      description: "",
-      hubness: { neighbours: hubness.neighbours, weight: 1 },
-      forward: (c, b) => predict(c, b, 0.3),
-    });
-    const deps = { store, exactIndex: referenceIndex(store.vectors, store.dim), models, hubness };
-    for (let i = 0; i < targets.length; i++) {
-      const context = [5, 4, 3, 2, 1].map((k) => ({ row: targets[i] - k }));
-      const chain = await generateChain(deps, { context, steps: 4, stopCosine: 2 });
-      expect(picks[i]).toEqual(chain.steps.map((s) => s.row));
-    }
-    for (const t of params.values()) t.dispose();
+    const penalised = await servedAgainstGenerate("served-hub", { hubness, weight: 1 });
+    const plain = await servedAgainstGenerate("served-plain");
     // The penalty changed some picks (else this test could not tell the two apart).
-    expect(picks.map((p) => p.join())).not.toEqual(plainPicks.map((p) => p.join()));
+    expect(penalised.picks.map((p) => p.join())).not.toEqual(plain.picks.map((p) => p.join()));
   });
 
   it("--reference runs the same file on a second backend and compares the predictions window by window", async () => {
