@@ -11,11 +11,11 @@ import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../../src/lvm/tf-model.ts";
 import { documentsForEvaluation, gatherContexts, windowTargets } from "../../src/lvm/windows.ts";
 import { readStore } from "../../src/store/fs-store.ts";
-import { parseLossWeights } from "../../src/train/losses.ts";
 import { train } from "../../src/train/train.ts";
 import { tune } from "../../src/train/tune.ts";
 import { chooseBlend } from "../../src/train/validate.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
+import { tinyTrainOptions } from "../train/tiny-options.ts";
 
 let store = "";
 let root = "";
@@ -29,27 +29,7 @@ beforeAll(async () => {
   [store, root, cleanup] = [built.dir, built.root, built.cleanup];
   model = join(root, "model");
   // Trained with a blend grid of 0 alone and no penalty, so the tune has something to change.
-  await train({
-    store,
-    out: model,
-    preset: "gru-edge",
-    sizes: { hidden: 16 },
-    epochs: 2,
-    batch: 64,
-    lr: 2e-3,
-    warmupSteps: 2,
-    minLrFraction: 0.1,
-    temperature: 0.05,
-    loss: parseLossWeights("infonce=1,mse=0.5"),
-    negatives: 128,
-    hardNegatives: true,
-    seed: 5,
-    patience: 5,
-    maxTrainWindows: 256,
-    maxValWindows: 0,
-    blendGrid: [0],
-    hubnessGrid: [0],
-  });
+  await train(tinyTrainOptions(store, model, { maxValWindows: 0, blendGrid: [0], hubnessGrid: [0] }));
 }, 60_000);
 afterAll(async () => cleanup());
 

@@ -2,10 +2,10 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readModel } from "../../src/lvm/read-model.ts";
-import { parseLossWeights } from "../../src/train/losses.ts";
 import type { TrainOptions } from "../../src/train/options.ts";
 import { train } from "../../src/train/train.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
+import { tinyTrainOptions } from "./tiny-options.ts";
 
 let store = "";
 let root = "";
@@ -16,27 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup());
 
-const options = (out: string, over: Partial<TrainOptions> = {}): TrainOptions => ({
-  store,
-  out,
-  preset: "gru-edge",
-  sizes: { hidden: 16 },
-  epochs: 2,
-  batch: 64,
-  lr: 2e-3,
-  warmupSteps: 2,
-  minLrFraction: 0.1,
-  temperature: 0.05,
-  loss: parseLossWeights("infonce=1,mse=0.5"),
-  negatives: 128,
-  hardNegatives: true,
-  seed: 5,
-  patience: 5,
-  maxTrainWindows: 256,
-  maxValWindows: 64,
-  blendGrid: [0, 0.5],
-  ...over,
-});
+const options = (out: string, over: Partial<TrainOptions> = {}): TrainOptions => tinyTrainOptions(store, out, over);
 
 describe("lvm train", () => {
   it("trains, keeps the best epoch, saves the split and a validation-chosen blend", async () => {
