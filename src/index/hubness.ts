@@ -9,7 +9,8 @@
  * is chosen on the validation split with the last-context blend (model.json `retrieval.hubness`).
  *
  * Measured on dev1k validation (3,888 windows, `lvm tune`): gru-edge R@5 30.6 -> 33.7 with 10 neighbours and
- * weight 0.5; copy-last with the same penalty 23.4 -> 26.8 (reports show both copy-last rows).
+ * the chosen weight 0.6; on test 32.6 -> 35.5, copy-last with the same penalty 24.9 -> 28.9 (reports show both
+ * copy-last rows).
  *
  * penalisedSearch uses the index's own penalised scan where it has one (CoreIndex on the relaxed core);
  * otherwise it works over any index that returns top-n by cosine: it asks for a short list, re-ranks it by
