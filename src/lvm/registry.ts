@@ -1,10 +1,10 @@
+import type { HubnessSettings } from "./model-format.ts";
+
 /**
  * The one model abstraction: a model is its metadata plus a runner (forward on some backend). The API,
  * the Worker, the Node entry and the page serve models from a registry; the baselines every evaluation
  * reports (src/lvm/baselines.ts) are models too, so a client can compare against them.
  */
-import type { HubnessSettings } from "./model-format.ts";
-
 export interface LvmModel {
   name: string;
   /** "gru", "lstm", "transformer" or "baseline". */
