@@ -8,13 +8,11 @@ import { markdownReport, replotReport, writeReport } from "../../src/eval/report
 import { createRetrievalIndex, storeHubnessTf, summarizeRanks } from "../../src/eval/retrieval.ts";
 import { exactSearch } from "../../src/index/exact.ts";
 import { penalisedSearch } from "../../src/index/hubness.ts";
-import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
-import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
-import { writeModel } from "../../src/lvm/read-model.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
-import { splitDocuments, splitRecord, windowTargets } from "../../src/lvm/windows.ts";
+import { splitDocuments, windowTargets } from "../../src/lvm/windows.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
+import { writeCopyLastModel } from "./copy-model.ts";
 
 let storeDir = "";
 let root = "";
@@ -26,24 +24,12 @@ beforeAll(async () => {
   const built = await buildMiniStore();
   [storeDir, root, cleanup] = [built.dir, built.root, built.cleanup];
   const store = await readStore(storeDir);
-  // An untrained residual GRU with a zero head and blend 0 predicts exactly copy-last; one copy of it carries
-  // a hubness penalty, so its model row must be copy-last ranked with that penalty.
-  const config = { ...presetConfig("gru-edge", 512), hidden: 8 };
-  const tensors = initTensors(config, 1);
-  tensors.get("head.w")?.data.fill(0);
-  const manifest = {
-    format: MODEL_FORMAT,
-    version: MODEL_VERSION,
-    arch: "gru",
-    config,
-    encoder: { id: store.encoder.id, dim: store.dim },
-    training: {},
-    split: splitRecord(store, splitDocuments(store.documents.length, 1), 1),
-  } as const;
+  // A model predicting exactly copy-last; one copy of it carries a hubness penalty, so its model row must be
+  // copy-last ranked with that penalty.
   plainDir = join(root, "copy-plain");
   hubDir = join(root, "copy-hubness");
-  await writeModel(plainDir, manifest, tensors);
-  await writeModel(hubDir, { ...manifest, retrieval: { hubness: { neighbours: 10, weight: WEIGHT } } }, tensors);
+  await writeCopyLastModel(plainDir, store);
+  await writeCopyLastModel(hubDir, store, { retrieval: { hubness: { neighbours: 10, weight: WEIGHT } } });
 });
 afterAll(async () => cleanup());
 

@@ -15,6 +15,7 @@ import { tfPredict, toTfParams } from "../../src/lvm/tf-model.ts";
 import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../../src/lvm/windows.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
+import { writeCopyLastModel } from "./copy-model.ts";
 
 let storeDir = "";
 let root = "";
@@ -24,24 +25,9 @@ beforeAll(async () => {
   const built = await buildMiniStore();
   [storeDir, root, cleanup] = [built.dir, built.root, built.cleanup];
   const store = await readStore(storeDir);
-  // An untrained residual GRU with a zero head and blend 0: it predicts exactly copy-last.
-  const config = { ...presetConfig("gru-edge", 512), hidden: 8 };
-  const tensors = initTensors(config, 1);
-  tensors.get("head.w")?.data.fill(0);
+  // It predicts exactly copy-last.
   modelDir = join(root, "copy-model");
-  await writeModel(
-    modelDir,
-    {
-      format: MODEL_FORMAT,
-      version: MODEL_VERSION,
-      arch: "gru",
-      config,
-      encoder: { id: store.encoder.id, dim: store.dim },
-      training: {},
-      split: splitRecord(store, splitDocuments(store.documents.length, 1), 1),
-    },
-    tensors,
-  );
+  await writeCopyLastModel(modelDir, store);
 });
 afterAll(async () => cleanup());
 
