@@ -1,5 +1,5 @@
 // Node adapter: the models served by the API, read from model directories (models/<name>/model.json).
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WasmCore } from "../core/wasm-core.ts";
@@ -7,6 +7,7 @@ import type { EncoderRef } from "../store/format.ts";
 import { parameterCount } from "./architectures.ts";
 import { addBaselines } from "./baselines.ts";
 import { coreModel } from "./core-model.ts";
+import { MODEL_FORMAT } from "./model-format.ts";
 import { readModel } from "./read-model.ts";
 import type { ReferenceModel } from "./reference.ts";
 import type { EngineStatus, LvmModel, ModelRegistry } from "./registry.ts";
@@ -23,22 +24,31 @@ export interface MicroBatchSetting {
 
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
 
-/** Model directories directly under `root` (those holding a model.json). */
+/**
+ * Model directories directly under `root`: those holding a model.json that is not another file format. A model.json
+ * naming another `format` (models/decoder/ holds the vector-to-text decoder's, "lvm-edge-decoder") is not an LVM and
+ * is skipped; an unreadable or malformed one is kept, so that loading it says what is wrong.
+ */
 export async function modelDirs(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   const dirs: string[] = [];
   for (const e of entries) {
     if (!e.isDirectory()) continue;
     const dir = join(root, e.name);
-    if (
-      await stat(join(dir, "model.json")).then(
-        () => true,
-        () => false,
-      )
-    )
-      dirs.push(dir);
+    const json = await readFile(join(dir, "model.json"), "utf8").catch(() => undefined);
+    if (json !== undefined && !isOtherFormat(json)) dirs.push(dir);
   }
   return dirs.sort();
+}
+
+/** Whether a model.json's text parses to an object whose `format` is a string other than the LVM's. */
+function isOtherFormat(json: string): boolean {
+  try {
+    const format = (JSON.parse(json) as { format?: unknown } | null)?.format;
+    return typeof format === "string" && format !== MODEL_FORMAT;
+  } catch {
+    return false;
+  }
 }
 
 /**
