@@ -1,6 +1,7 @@
 // Builds public/: the web page (index.html, style.css), its script bundled by esbuild (app.js), the WASM
 // core (core.wasm) and the shipped evaluation reports (reports/). Served by the Node server and, as
 // Workers Static Assets, by the Worker. Run by `npm run build` (so by npm install).
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +30,12 @@ export async function buildWeb(): Promise<void> {
   await copyFile(join(root, "wasm/build/core-relaxed.wasm"), join(out, "core-relaxed.wasm"));
   // USE-lite's INT8 edge weights: the page's in-browser encoder and the Worker's (read through its ASSETS binding).
   await copyFile(join(root, "wasm/build/use-lite-int8-edge.bin"), join(out, "use-lite-int8-edge.bin"));
+  // The Worker's vector-to-text decoder weights, when build-worker-assets.ts staged a decoder (read through ASSETS).
+  const decoderWeights = join(root, "worker-assets/decoder/weights.bin");
+  if (existsSync(decoderWeights)) {
+    await mkdir(join(out, "decoder"));
+    await copyFile(decoderWeights, join(out, "decoder/weights.bin"));
+  }
   // Evaluation reports shipped in models/reports: SVG plots and the Markdown report.
   const reportsDir = join(root, "models/reports");
   const files = await readdir(reportsDir).catch(() => [] as string[]);

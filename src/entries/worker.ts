@@ -3,18 +3,23 @@
 // on the same core from its INT8 edge weights file (use-lite-core-format.ts), read from the Worker's static
 // assets on the first text: bundled as data it would take the upload from 3.6 to 10.2 MB gzip, past the
 // 10 MB limit (measured with `wrangler deploy --dry-run`); as an asset it is one 7.4 MB file (limit 25 MiB).
+// The vector-to-text decoder (`decode: true`), when the build bundled one (models/decoder/): its model.json is in
+// the bundle, its weights (the INT8 decoder, ~8 MB) are read from the static assets on the first decode request,
+// for the same reason; it runs INT8 on the same core and re-embeds its hypotheses with the same USE-lite encoder.
 
 import type { ExecutionContext } from "hono";
 import coreModule from "../../wasm/build/core.wasm";
 import coreRelaxedModule from "../../wasm/build/core-relaxed.wasm";
-import { model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
+import { decoder as bundledDecoder, model as bundledModel, storeFiles } from "../../worker-assets/index.ts";
 import { type BundleSource, createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
+import type { VectorDecoder } from "../decoder/vector-decoder.ts";
+import { vectorDecoderFromFiles } from "../decoder/vector-decoder-files.ts";
 import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
 import type { Encoder } from "../encoders/types.ts";
 import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
-import { USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
+import { readUseLiteCoreFile, USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { hubnessForStore } from "../index/hubness.ts";
 import { addBaselines } from "../lvm/baselines.ts";
@@ -76,16 +81,12 @@ async function build(env: Env): Promise<Instance> {
   // 512 tokens a forward pass bounds the core's activation buffers (~10 MB); more texts run as more passes.
   // Behind the isolate's embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), as on Node.
   const embedCache = createEmbeddingCache(embeddingCacheOptions(env as Record<string, unknown>));
-  let encoder: Promise<Encoder> | undefined;
-  const loadEncoder = () => {
-    encoder ??= loadUseLite(env, core)
-      .then((e) => embedCache.wrap(e))
-      .catch((error) => {
-        encoder = undefined; // the next text tries again
-        throw error;
-      });
-    return encoder;
-  };
+  // One encoder on the core for requests (behind the cache) and the decoder (its hypotheses bypass the cache).
+  const loadUseLiteOnce = retried(() => loadUseLite(env, core, bundledDecoder !== undefined));
+  const loadEncoder = retried(async () => embedCache.wrap((await loadUseLiteOnce()).encoder));
+  // Without a bundled decoder, `decode: true` answers 501 (no `decoder` dependency).
+  const decoderFiles = bundledDecoder;
+  const loadDecoder = decoderFiles && retried(() => loadDecoderFromAssets(env, core, decoderFiles, loadUseLiteOnce));
   const app = createApp({
     store,
     exactIndex,
@@ -93,6 +94,7 @@ async function build(env: Env): Promise<Instance> {
     models,
     encoder: loadEncoder,
     embedCache,
+    decoder: loadDecoder,
     metrics,
     adminKey: env.LVM_ADMIN_KEY,
     ...workerAccess(env),
@@ -102,7 +104,25 @@ async function build(env: Env): Promise<Instance> {
   return { app, flushMetrics: metrics && metricsFlusher(metrics), wasmMemoryBytes: () => core.exports.memory.buffer.byteLength };
 }
 
-async function loadUseLite(env: Env, core: WasmCore): Promise<Encoder> {
+/** `load` called once and its promise shared; a failure is not kept, so the next call tries again. */
+function retried<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((error) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
+
+interface UseLite {
+  encoder: Encoder;
+  /** The SentencePiece pieces in id order, for the decoder's detokenizer (read only when a decoder is bundled). */
+  pieces?: string[];
+}
+
+async function loadUseLite(env: Env, core: WasmCore, withPieces: boolean): Promise<UseLite> {
   const response = await env.ASSETS?.fetch(new Request(`http://localhost/${USE_LITE_EDGE_FILE}`));
   if (!response?.ok)
     throw new RequestError(
@@ -110,7 +130,27 @@ async function loadUseLite(env: Env, core: WasmCore): Promise<Encoder> {
       "encoder_unavailable",
       `the text encoder's weights (/${USE_LITE_EDGE_FILE} in the static assets) are missing: send vectors, or deploy with 'npm run build' first`,
     );
-  return createUseLiteCoreEncoder(core, new Uint8Array(await response.arrayBuffer()), { maxBatchTokens: 512 });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const pieces = withPieces ? readUseLiteCoreFile(bytes).vocabulary.map(([piece]) => piece) : undefined;
+  return { encoder: createUseLiteCoreEncoder(core, bytes, { maxBatchTokens: 512 }), pieces };
+}
+
+/** The bundled decoder on the core, INT8, with its weights from the static assets and the shared encoder. */
+async function loadDecoderFromAssets(
+  env: Env,
+  core: WasmCore,
+  bundled: NonNullable<typeof bundledDecoder>,
+  useLite: () => Promise<UseLite>,
+): Promise<VectorDecoder> {
+  const [{ encoder, pieces }, response] = await Promise.all([
+    useLite(),
+    env.ASSETS?.fetch(new Request(`http://localhost/${bundled.weightsAsset}`)),
+  ]);
+  if (!response?.ok)
+    throw new Error(`its weights (/${bundled.weightsAsset} in the static assets) are missing: deploy with 'npm run build' first`);
+  const weights = new Uint8Array(await response.arrayBuffer());
+  const source = `decoder '${bundled.name}' (model.json in the bundle, /${bundled.weightsAsset})`;
+  return vectorDecoderFromFiles(core, { manifestText: bundled.manifestText, weights, source }, encoder, pieces ?? []).decoder;
 }
 
 export default {
