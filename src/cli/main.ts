@@ -83,6 +83,11 @@ const commands: { name: string; summary: string; load: () => Promise<Command> }[
     load: () => import("./eval-decoder.ts").then((m) => m.evalDecoderCommand),
   },
   {
+    name: "quantize-decoder",
+    summary: "write the INT8 copy of a float32 decoder directory (about a quarter of its size; the weights the core runs)",
+    load: () => import("./quantize-decoder.ts").then((m) => m.quantizeDecoderCommand),
+  },
+  {
     name: "models",
     summary: "fetch encoder models (lvm models pull gtr-t5-base) and list local encoders and LVMs",
     load: () => import("./models.ts").then((m) => m.modelsCommand),

@@ -7,21 +7,39 @@
  * The input projection of step t, [embed(token) ; v] @ w_x + b_x, is split into embed(token) @ w_x[:E] (each step)
  * and v @ w_x[E:] + b_x (once per vector: the state's `cond`, [rows, 3H]). The token embedding is kept as INT8 rows
  * with one scale per token, dequantised on lookup.
+ *
+ * INT8 weights come from quantizeDecoderWeights (model-int8-format.ts): at load for a float32 model, or as stored
+ * in an INT8 file (`model.int8`), packed as they are; so both give the same logits, bit for bit.
  */
 
-import { CoreScratch, freeLinear, linearBytes, type PackedLinear, packLinear, quantizePerRow, runLinear } from "../core/packed-linear.ts";
+import { CoreScratch, freeLinear, linearBytes, type PackedLinear, packLinear, runLinear } from "../core/packed-linear.ts";
 import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
-import type { DecoderConfig, DecoderModel } from "./model-format.ts";
+import type { DecoderConfig, DecoderModel, Int8Rows } from "./model-format.ts";
+import { quantizeDecoderWeights, transposeRows } from "./model-int8-format.ts";
 import type { DecoderRunner, DecoderState } from "./runner.ts";
 
 export type DecoderPrecision = "int8" | "f32";
 
-/** Rows [r0, r1) of a [in, out] matrix, transposed to [out, r1 - r0]. */
-function transposeRows(data: Float32Array, outDim: number, r0: number, r1: number): Float32Array {
-  const inDim = r1 - r0;
-  const t = new Float32Array(outDim * inDim);
-  for (let i = 0; i < inDim; i++) for (let o = 0; o < outDim; o++) t[o * inDim + i] = data[(r0 + i) * outDim + o];
-  return t;
+/**
+ * Stored INT8 rows [out, in] + scales into core memory for the build's kernel: packLinear's INT8 branch
+ * (src/core/packed-linear.ts) without its quantising. Re-quantising q * scale would need the f32 copy (4x the
+ * bytes) and is not guaranteed to give back the stored scales to the last bit (it did on model-60).
+ */
+function packInt8Rows(core: WasmCore, m: Int8Rows, bias: Float32Array | null): PackedLinear {
+  const { outDim, inDim } = m;
+  const e = core.exports;
+  const rows = core.fromI8(m.q);
+  const relaxed = !!(core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
+  const packed = core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
+  if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, packed.aligned);
+  else e.packI8(rows.aligned, outDim, inDim, packed.aligned);
+  rows.free();
+  const layer: PackedLinear = { inDim, outDim, w: packed, scales: core.fromF32(m.scales), int8Kernel: relaxed ? "relaxed" : "simd" };
+  if (bias) {
+    layer.bias = core.fromF32(bias);
+    layer.biasHost = bias;
+  }
+  return layer;
 }
 
 export class CoreDecoder implements DecoderRunner {
@@ -49,6 +67,20 @@ export class CoreDecoder implements DecoderRunner {
       ["hidden", H],
     ] as const)
       if (width % 16 !== 0) throw new Error(`decoder ${name} width ${width} is not a multiple of 16, which the core's SIMD kernels need`);
+    if (precision === "int8") {
+      // Stored INT8 weights as they are, or the f32 model's, quantised here the same way.
+      const w = model.int8 ?? quantizeDecoderWeights(model);
+      const m = w.matrices;
+      this.layers.set("cond", packInt8Rows(core, m["cond.w"], w.biases["cond.b"]));
+      this.layers.set("xe", packInt8Rows(core, m["gru.w_x.embed"], null));
+      this.layers.set("xv", packInt8Rows(core, m["gru.w_x.vector"], w.biases["gru.b_x"]));
+      this.layers.set("h", packInt8Rows(core, m["gru.w_h"], w.biases["gru.b_h"]));
+      this.layers.set("head", packInt8Rows(core, m["head.w"], w.biases["head.b"]));
+      this.embedQ = m["embed.tokens"].q;
+      this.embedScales = m["embed.tokens"].scales;
+      this.embedF32 = null;
+      return;
+    }
     const t = (name: string) => {
       const x = model.tensors.get(name);
       if (!x) throw new Error(`decoder has no tensor '${name}'`);
@@ -59,20 +91,13 @@ export class CoreDecoder implements DecoderRunner {
     this.pack("xv", transposeRows(t("gru.w_x"), 3 * H, E, E + D), D, 3 * H, t("gru.b_x"));
     this.pack("h", transposeRows(t("gru.w_h"), 3 * H, 0, H), H, 3 * H, t("gru.b_h"));
     this.pack("head", transposeRows(t("head.w"), V, 0, H), H, V, t("head.b"));
-    if (precision === "int8") {
-      const { q, scales } = quantizePerRow(t("embed.tokens"), V, E);
-      this.embedQ = q;
-      this.embedScales = scales;
-      this.embedF32 = null;
-    } else {
-      this.embedQ = null;
-      this.embedScales = null;
-      this.embedF32 = t("embed.tokens").slice();
-    }
+    this.embedQ = null;
+    this.embedScales = null;
+    this.embedF32 = t("embed.tokens").slice();
   }
 
   private pack(name: string, w: Float32Array, inDim: number, outDim: number, bias: Float32Array | null): void {
-    this.layers.set(name, packLinear(this.core, name, w, inDim, outDim, bias, this.precision));
+    this.layers.set(name, packLinear(this.core, name, w, inDim, outDim, bias, "f32"));
   }
 
   /** Bytes of the weights as the edge holds them: packed core matrices, scales, biases and the token embedding. */

@@ -19,6 +19,9 @@
  *
  * The equations are in reference.ts (one function per layer). Token 1 (<s>) starts every sequence and the model
  * ends one by predicting token 2 (</s>); ids 0 and 3..5 are never generated.
+ *
+ * This file is the float32 directory (version 1, no `precision` field). The INT8 directory (version 2,
+ * `precision: "int8"`, written by `lvm quantize-decoder`) is model-int8-format.ts; decoder-files.ts reads both.
  */
 import { z } from "zod";
 import type { TensorMap } from "../lvm/model-format.ts";
@@ -54,9 +57,26 @@ export class DecoderFormatError extends Error {
   override name = "DecoderFormatError";
 }
 
+/** An INT8 matrix as the core holds it: rows [out, in], W[i, o] ~= q[o * inDim + i] * scales[o] (one scale per output). */
+export interface Int8Rows {
+  outDim: number;
+  inDim: number;
+  q: Int8Array;
+  scales: Float32Array;
+}
+
+/** The INT8 weights the core runs (model-int8-format.ts): names are those of the INT8 file. */
+export interface DecoderInt8Weights {
+  matrices: Record<"embed.tokens" | "cond.w" | "gru.w_x.embed" | "gru.w_x.vector" | "gru.w_h" | "head.w", Int8Rows>;
+  biases: Record<"cond.b" | "gru.b_x" | "gru.b_h" | "head.b", Float32Array>;
+}
+
 export interface DecoderModel {
   config: DecoderConfig;
+  /** Float32 tensors [in, out]; for a model read from an INT8 file, its dequantised weights (made on first use). */
   tensors: TensorMap;
+  /** Present when read from an INT8 file: the stored INT8 weights, which the core runs as they are. */
+  int8?: DecoderInt8Weights;
 }
 
 /** The default edge size: 3.9M parameters (about 3.9 MB as INT8). */
@@ -134,7 +154,8 @@ export function encodeDecoder(model: DecoderModel, encoder: { id: string; dim: n
   return { manifest, bytes };
 }
 
-/** model.json text + weights.bin bytes -> the model; errors name the file and field. */
+/** model.json text + weights.bin bytes of a float32 directory -> the model; errors name the file and field. Reads f32
+ * files only: parseDecoderFiles (decoder-files.ts) reads both precisions. */
 export function decodeDecoder(json: string, weights: Uint8Array, where: string): { manifest: DecoderManifest; model: DecoderModel } {
   const manifest = parseJsonFile(DecoderManifestSchema, json, `${where}/model.json`, (m) => new DecoderFormatError(m));
   if (manifest.weights.bytes !== weights.length || manifest.weights.fnv1a !== fnv1a(weights))

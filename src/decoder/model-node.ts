@@ -1,13 +1,15 @@
-// Node: read and write a decoder model directory (model.json + weights.bin, model-format.ts), and load it on the
-// process's WASM core.
+// Node: read and write a decoder model directory (model.json + weights.bin: float32, model-format.ts, or INT8,
+// model-int8-format.ts), and load it on the process's WASM core.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { writeFilesAtomic } from "../fs/atomic-write-node.ts";
 import { CoreDecoder, type DecoderPrecision } from "./core-decoder.ts";
-import { DecoderFormatError, type DecoderManifest, type DecoderModel, decodeDecoder, encodeDecoder } from "./model-format.ts";
+import { type AnyDecoderManifest, type ParsedDecoderFiles, parseDecoderFiles } from "./decoder-files.ts";
+import { DecoderFormatError, type DecoderManifest, type DecoderModel, encodeDecoder } from "./model-format.ts";
 
-export async function readDecoder(dir: string): Promise<{ manifest: DecoderManifest; model: DecoderModel }> {
+/** Either precision (decoder-files.ts). */
+export async function readDecoder(dir: string): Promise<ParsedDecoderFiles> {
   let json: string;
   try {
     json = await readFile(join(dir, "model.json"), "utf8");
@@ -17,10 +19,10 @@ export async function readDecoder(dir: string): Promise<{ manifest: DecoderManif
   const weights = await readFile(join(dir, "weights.bin")).catch(() => {
     throw new DecoderFormatError(`${dir}: weights.bin is missing`);
   });
-  return decodeDecoder(json, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), dir);
+  return parseDecoderFiles(json, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength), dir);
 }
 
-/** Writes weights.bin then model.json (the commit point), both atomically. */
+/** Writes a float32 directory: weights.bin then model.json (the commit point), both atomically. */
 export async function writeDecoder(
   dir: string,
   model: DecoderModel,
@@ -39,11 +41,12 @@ export async function writeDecoder(
   return manifest;
 }
 
-/** A decoder directory on the shared core (INT8 by default). */
+/** A decoder directory (either precision) on the shared core, run in INT8 by default (an INT8 file's weights as
+ * stored; f32 on an INT8 file runs its dequantised weights). */
 export async function loadCoreDecoder(
   dir: string,
   precision: DecoderPrecision = "int8",
-): Promise<{ manifest: DecoderManifest; decoder: CoreDecoder }> {
+): Promise<{ manifest: AnyDecoderManifest; decoder: CoreDecoder }> {
   const [{ manifest, model }, core] = await Promise.all([readDecoder(dir), loadCore()]);
   return { manifest, decoder: new CoreDecoder(core, model, precision) };
 }

@@ -64,6 +64,8 @@ export async function trainDecoder(o: TrainDecoderOptions): Promise<{ history: T
   let tensors = initDecoderTensors(o.config, o.seed);
   if (o.init) {
     const init = await readDecoder(o.init);
+    if (init.precision !== "f32")
+      throw new Error(`--init ${o.init} is an INT8 decoder: continue from the float32 model it was quantised from`);
     if (JSON.stringify(init.model.config) !== JSON.stringify(o.config))
       throw new Error(`--init ${o.init} has config ${JSON.stringify(init.model.config)}, not ${JSON.stringify(o.config)}`);
     tensors = init.model.tensors;

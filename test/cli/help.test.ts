@@ -28,6 +28,7 @@ describe("lvm --help", () => {
       "train-decoder",
       "decode",
       "eval-decoder",
+      "quantize-decoder",
       "models",
     ]);
     for (const { name, summary } of listed) {
