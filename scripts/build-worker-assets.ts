@@ -8,7 +8,7 @@
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeDecoder } from "../src/decoder/model-format.ts";
+import { parseDecoderFiles } from "../src/decoder/decoder-files.ts";
 import { ensureDemoStore } from "../src/entries/demo-store.ts";
 import { modelDirs, SHIPPED_MODELS_DIR } from "../src/lvm/load-models-node.ts";
 import { BUNDLE_FILES, committedLengths, FILES } from "../src/store/format.ts";
@@ -59,7 +59,7 @@ async function decoderDir(option: string | null | undefined, modelsRoot: string)
 async function stageDecoder(dir: string, out: string, publicDir: string) {
   const manifestText = await readFile(join(dir, "model.json"), "utf8");
   const weights = new Uint8Array(await readFile(join(dir, "weights.bin")));
-  decodeDecoder(manifestText, weights, dir);
+  parseDecoderFiles(manifestText, weights, dir);
   await mkdir(join(out, "decoder"), { recursive: true });
   await writeFile(join(out, DECODER_WEIGHTS_ASSET), weights);
   await mkdir(join(publicDir, "decoder"), { recursive: true });

@@ -1,5 +1,6 @@
 // decode: true in the Worker as deployed: worker assets built (scripts/build-worker-assets.ts) from a models folder
-// holding only a decoder (random weights, the real 8,000-piece vocabulary and 512 dims), bundled by wrangler with
+// holding only a decoder (an INT8 directory, as shipped, of random weights with the real 8,000-piece vocabulary and
+// 512 dims), bundled by wrangler with
 // those assets in place of worker-assets/ (--alias), run by workerd (Miniflare), the decoder's weights read through
 // the ASSETS binding. It answers generated text as the Node app does over the same files; a build without a decoder
 // answers 501; a predicted vector with no direction is refused by name; the decoder is never bundled as an LVM.
@@ -11,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWorkerAssets } from "../../scripts/build-worker-assets.ts";
 import { createApp } from "../../src/api/app.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
-import { encodeDecoder } from "../../src/decoder/model-format.ts";
-import { vectorDecoderFromFiles } from "../../src/decoder/vector-decoder-files.ts";
+import { encodeInt8Decoder, quantizeDecoderWeights } from "../../src/decoder/model-int8-format.ts";
+import { loadVectorDecoder } from "../../src/decoder/vector-decoder-node.ts";
 import { createUseLiteCoreEncoder } from "../../src/encoders/use-lite-core.ts";
-import { readUseLiteCoreFile, USE_LITE_EDGE_FILE } from "../../src/encoders/use-lite-core-format.ts";
+import { USE_LITE_EDGE_FILE } from "../../src/encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../../src/index/core-index.ts";
 import { baselineModels } from "../../src/lvm/baselines.ts";
 import { ModelRegistry } from "../../src/lvm/registry.ts";
@@ -88,7 +89,8 @@ beforeAll(async () => {
   cleanup = dir[Symbol.asyncDispose];
   const modelsRoot = join(dir.path, "models");
   const decoderDir = join(modelsRoot, "decoder");
-  const { manifest, bytes } = encodeDecoder(tinyModel(11, config), { id: "use-lite", dim: 512 }, { note: "random weights (test)" });
+  const int8 = quantizeDecoderWeights(tinyModel(11, config));
+  const { manifest, bytes } = encodeInt8Decoder(config, int8, { id: "use-lite", dim: 512 }, { note: "random weights (test)" });
   await mkdir(decoderDir, { recursive: true });
   await writeFile(join(decoderDir, "weights.bin"), bytes);
   await writeFile(join(decoderDir, "model.json"), JSON.stringify(manifest));
@@ -97,7 +99,7 @@ beforeAll(async () => {
   withDecoder = await buildWorker(join(dir.path, "a"), modelsRoot, undefined);
   without = await buildWorker(join(dir.path, "b"), modelsRoot, null);
 
-  // The Node app over the same bundle bytes, the same core encoder weights and the same decoder files.
+  // The Node app over the same bundle bytes, the same core encoder weights and the same decoder directory.
   const assets = withDecoder.out;
   const buffer = async (name: string) => {
     const b = await readFile(join(assets, name));
@@ -116,13 +118,8 @@ beforeAll(async () => {
   const core = await loadCore();
   const useLite = new Uint8Array(await readFile(join(REPO, "public", USE_LITE_EDGE_FILE)));
   const encoder = createUseLiteCoreEncoder(core, useLite, { maxBatchTokens: 512 });
-  const pieces = readUseLiteCoreFile(useLite).vocabulary.map(([p]) => p);
-  const files = {
-    manifestText: await readFile(join(decoderDir, "model.json"), "utf8"),
-    weights: new Uint8Array(await readFile(join(decoderDir, "weights.bin"))),
-    source: decoderDir,
-  };
-  const { decoder } = vectorDecoderFromFiles(core, files, encoder, pieces);
+  // Node's own loader (the server's), on the same encoder weights the Worker reads.
+  const { decoder } = await loadVectorDecoder(decoderDir, { encoder });
   nodeApp = createApp({
     store,
     exactIndex: Object.assign(new CoreIndex(core, store), { kind: "exact-core" }),
