@@ -12,6 +12,7 @@ import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
 import { RESULTS } from "./paths.ts";
 import { benchSharded } from "./sharded.ts";
+import { benchWorkerDecode } from "./worker-decode.ts";
 import { benchWorkerText } from "./worker-text.ts";
 
 const sections: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -25,6 +26,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   gpu: benchGpu,
   sharded: benchSharded,
   "worker-text": benchWorkerText,
+  "worker-decode": benchWorkerDecode,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
