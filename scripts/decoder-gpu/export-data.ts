@@ -3,7 +3,7 @@
 // with USE-lite, so 512 floats per sentence never travel), the validation sentences with their core INT8
 // vectors (the trainer checks its own USE-lite against them), and USE-lite's weights in float16.
 //
-// Sentences follow `lvm decoder-data`'s rule exactly (src/decoder/text.ts, src/decoder/dataset-node.ts):
+// Items follow `lvm decoder-data`'s rule exactly (--unit sentence, the default, or paragraph: 4..128 tokens) (src/decoder/text.ts, src/decoder/dataset-node.ts):
 // Intl.Segmenter sentences of 4..32 USE-lite tokens with no unknown piece. Articles are taken in file order and
 // are article-disjoint from the decoder's validation (the first 60 articles of the dev tier past dev1k) and
 // test (dev1k) files by construction: --skip-articles drops the validation ones, and dev1k is not read.
@@ -23,8 +23,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { readSentenceSet } from "../../src/decoder/dataset-node.ts";
-import { splitSentences, UNK_ID } from "../../src/decoder/text.ts";
+import { DEFAULT_MAX_TOKENS, readSentenceSet, type TextUnit, textUnits } from "../../src/decoder/dataset-node.ts";
+import { UNK_ID } from "../../src/decoder/text.ts";
 import { UnigramTokenizer } from "../../src/encoders/unigram-tokenizer.ts";
 import { readUseLiteAssets } from "../../src/encoders/use-lite-assets-node.ts";
 import { USE_LITE_MAX_CHARS } from "../../src/encoders/use-lite-core.ts";
@@ -39,13 +39,16 @@ const { values } = parseArgs({
     corpus: { type: "string", multiple: true },
     "max-sentences": { type: "string" },
     "min-tokens": { type: "string", default: "4" },
-    "max-tokens": { type: "string", default: "32" },
+    "max-tokens": { type: "string" },
+    unit: { type: "string", default: "sentence" },
   },
 });
 if (!values.out || !values.val || !values.corpus?.length) throw new Error("usage: --out DIR --val FILE.sent --corpus PATH[:SKIP] ...");
 const out = values.out;
 const minTokens = Number(values["min-tokens"]);
-const maxTokens = Number(values["max-tokens"]);
+const unit = values.unit as TextUnit;
+if (unit !== "sentence" && unit !== "paragraph") throw new Error(`--unit: expected sentence or paragraph, got ${unit}`);
+const maxTokens = values["max-tokens"] ? Number(values["max-tokens"]) : DEFAULT_MAX_TOKENS[unit];
 const maxSentences = values["max-sentences"] ? Number(values["max-sentences"]) : Number.POSITIVE_INFINITY;
 await mkdir(out, { recursive: true });
 
@@ -70,7 +73,7 @@ for (const spec of values.corpus) {
     const doc = parseCorpusLine(line, lineNumber, { kind: "paragraph" });
     source.articles++;
     for (const paragraph of doc.units)
-      for (const text of splitSentences(paragraph)) {
+      for (const text of textUnits(paragraph, unit)) {
         source.seen++;
         if (text.length > USE_LITE_MAX_CHARS) continue;
         const ids = tokenizer.encode(text);
@@ -137,7 +140,7 @@ for (const [name, data, shape] of named) {
 await writeFile(join(out, "use-lite.f16"), new Uint8Array(f16.buffer));
 
 const meta = {
-  rule: { unit: "sentence", minTokens, maxTokens, noUnknown: true },
+  rule: { unit, minTokens, maxTokens, noUnknown: true },
   train: { sentences: lengths.length, tokens: tokens.length, sources },
   val: { file: values.val, sentences: valCount, tokens: val.tokens.length, vectors: checked, articles: val.articles.length },
   useLite: { dtype: "float16", values: total, tensors },

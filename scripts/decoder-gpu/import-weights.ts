@@ -33,7 +33,14 @@ if (!values.from || !values.out) throw new Error("usage: --from DIR --out DIR");
 const from = values.from;
 const logPath = join(from, "train-log.json");
 const log = parseJsonFile(LogSchema, await readFile(logPath, "utf8"), logPath);
-const config = { vocab: log.args.vocab, dim: 512, embed: log.args.embed, hidden: log.args.hidden, maxTokens: Number(values["max-tokens"]) };
+
+// check-logits.bin: [D] vector, then [T, V] logits; D (USE-lite's 512) is what is left once the logits are counted.
+const check = await readFile(join(from, log.check.file));
+const checkValues = new Float32Array(check.buffer.slice(check.byteOffset, check.byteOffset + check.length));
+const T = log.check.inputs.length;
+const dim = checkValues.length - T * log.args.vocab;
+if (!(dim > 0)) throw new Error(`${log.check.file}: ${checkValues.length} values cannot hold ${T} x ${log.args.vocab} logits and a vector`);
+const config = { vocab: log.args.vocab, dim, embed: log.args.embed, hidden: log.args.hidden, maxTokens: Number(values["max-tokens"]) };
 
 const parts = await Promise.all(Array.from({ length: log.weights.parts }, (_, i) => readFile(join(from, `weights-${i}.bin`))));
 const blob = Buffer.concat(parts);
@@ -53,13 +60,8 @@ for (const [name, shape] of decoderTensorShapes(config)) {
 if (at !== flat.length) throw new Error(`${from}: ${flat.length - at} values left over after the last tensor`);
 
 // Parity: PyTorch's float32 logits of one validation sentence against the reference's from these weights.
-const check = await readFile(join(from, log.check.file));
-const checkValues = new Float32Array(check.buffer.slice(check.byteOffset, check.byteOffset + check.length));
-const vector = checkValues.subarray(0, 512);
-const torchLogits = checkValues.subarray(512);
-const T = log.check.inputs.length;
-if (torchLogits.length !== T * config.vocab)
-  throw new Error(`${log.check.file}: ${torchLogits.length} logits, expected ${T} x ${config.vocab}`);
+const vector = checkValues.subarray(0, dim);
+const torchLogits = checkValues.subarray(dim);
 const ours = referenceLogits({ config, tensors }, vector, log.check.inputs);
 let maxError = 0;
 let range = 0;
@@ -81,7 +83,7 @@ const { args, weights, check: _check, history, ...rest } = log;
 await writeDecoder(
   values.out,
   { config, tensors },
-  { id: "use-lite", dim: 512 },
+  { id: "use-lite", dim },
   {
     trainer: "scripts/decoder-gpu/train_decoder.py (PyTorch)",
     ...rest,

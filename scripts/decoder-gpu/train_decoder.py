@@ -213,6 +213,7 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--validate-every", type=float, default=45, help="seconds")
     ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--max-tokens", type=int, default=32, help="longest generated text in the end-of-run check")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-sentences", type=int, default=0, help="0: all (a CPU smoke test takes a few)")
     args = ap.parse_args()
@@ -369,7 +370,7 @@ def main():
         f.write(val_vectors[0].float().cpu().numpy().astype("<f4").tobytes() + logits0.cpu().numpy().astype("<f4").tobytes())
     log["check"] = {"file": "check-logits.bin", "inputs": inputs0[:, 0].tolist(), "vocab": args.vocab}
     sample = torch.arange(0, len(vl), max(1, len(vl) // 500), device=device)[:500]
-    out = greedy(model, val_vectors[sample])
+    out = greedy(model, val_vectors[sample], args.max_tokens)
     cosines, exact = [], 0
     for i in range(out.shape[0]):
         ids = out[i].tolist()
