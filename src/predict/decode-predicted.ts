@@ -8,7 +8,7 @@ import { RequestError } from "./errors.ts";
 import type { DecodeRequest, GeneratedText, PredictDeps } from "./types.ts";
 
 export const NO_DECODER_MESSAGE =
-  "decode: true needs the vector-to-text decoder, and this deployment has none: on Node, start the server with LVM_DECODER=<decoder dir> (or put the decoder in models/decoder/)";
+  "decode: true needs the vector-to-text decoder, and this deployment has none: on Node, start the server with LVM_DECODER=<decoder dir> (or put the decoder in models/decoder/, where the repository ships one); on the Worker, put it in models/decoder/ and run npm run build:worker-assets before deploying";
 
 /** The loaded decoder when the request asks for text, else undefined; a 501/503 when it cannot decode this store's vectors. */
 export async function decoderFor(deps: PredictDeps, request: DecodeRequest): Promise<VectorDecoder | undefined> {
