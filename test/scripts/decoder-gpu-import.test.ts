@@ -36,7 +36,7 @@ async function trainerOutput(mangle?: (flat: Float32Array) => void): Promise<str
   const logits = referenceLogits(model, v, inputs);
   const check = new Float32Array(tinyConfig.dim + inputs.length * tinyConfig.vocab);
   check.set(v);
-  logits.forEach((row, t) => check.set(Float32Array.from(row), tinyConfig.dim + t * tinyConfig.vocab));
+  for (const [t, row] of logits.entries()) check.set(Float32Array.from(row), tinyConfig.dim + t * tinyConfig.vocab);
   mangle?.(flat);
   // Two parts, as the script cuts weights past 15 MiB.
   const bytes = new Uint8Array(flat.buffer);
