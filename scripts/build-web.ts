@@ -30,11 +30,12 @@ export async function buildWeb(): Promise<void> {
   await copyFile(join(root, "wasm/build/core-relaxed.wasm"), join(out, "core-relaxed.wasm"));
   // USE-lite's INT8 edge weights: the page's in-browser encoder and the Worker's (read through its ASSETS binding).
   await copyFile(join(root, "wasm/build/use-lite-int8-edge.bin"), join(out, "use-lite-int8-edge.bin"));
-  // The Worker's vector-to-text decoder weights, when build-worker-assets.ts staged a decoder (read through ASSETS).
-  const decoderWeights = join(root, "worker-assets/decoder/weights.bin");
-  if (existsSync(decoderWeights)) {
+  // The vector-to-text decoder, when build-worker-assets.ts staged one: its weights (the Worker reads them through
+  // ASSETS) and both files for the page's in-browser decoder (client/page-decoder.ts).
+  const staged = join(root, "worker-assets/decoder");
+  if (existsSync(join(staged, "weights.bin"))) {
     await mkdir(join(out, "decoder"));
-    await copyFile(decoderWeights, join(out, "decoder/weights.bin"));
+    for (const f of ["model.json", "weights.bin"]) await copyFile(join(staged, f), join(out, "decoder", f));
   }
   // Evaluation reports shipped in models/reports: SVG plots and the Markdown report.
   const reportsDir = join(root, "models/reports");

@@ -4,7 +4,8 @@
 // The vector-to-text decoder (models/decoder/, or LVM_WORKER_DECODER=<dir>|off), when there is one: its
 // model.json goes into index.ts, its weights.bin to the static assets (public/decoder/weights.bin, staged in
 // worker-assets/decoder/ for build-web.ts, which rebuilds public/), read by the Worker on the first decode request:
-// bundled as module data, the shipped INT8 decoder (~8 MB) would take the upload past the 10 MB limit.
+// bundled as module data, the shipped INT8 decoder (~12 MB) would take the upload past the 10 MB limit. Its
+// model.json goes to the static assets too (public/decoder/model.json), for the page's in-browser decoder.
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,8 +17,10 @@ import { readManifest } from "../src/store/fs-store.ts";
 
 const OUT = fileURLToPath(new URL("../worker-assets/", import.meta.url));
 const PUBLIC = fileURLToPath(new URL("../public/", import.meta.url));
-/** The decoder's weights in the static assets (the Worker fetches it through its ASSETS binding). */
+/** The decoder's weights in the static assets (the Worker fetches it through its ASSETS binding, the page by URL). */
 export const DECODER_WEIGHTS_ASSET = "decoder/weights.bin";
+/** The decoder's model.json in the static assets (for the page; the Worker has it in index.ts). */
+export const DECODER_MANIFEST_ASSET = "decoder/model.json";
 
 /** The store's files under their bundle names, each cut to its committed length. */
 const COPIED = ["documents", "texts", "rows", "int8", "scales"] as const;
@@ -61,9 +64,11 @@ async function stageDecoder(dir: string, out: string, publicDir: string) {
   const weights = new Uint8Array(await readFile(join(dir, "weights.bin")));
   parseDecoderFiles(manifestText, weights, dir);
   await mkdir(join(out, "decoder"), { recursive: true });
-  await writeFile(join(out, DECODER_WEIGHTS_ASSET), weights);
   await mkdir(join(publicDir, "decoder"), { recursive: true });
-  await writeFile(join(publicDir, DECODER_WEIGHTS_ASSET), weights);
+  for (const dest of [out, publicDir]) {
+    await writeFile(join(dest, DECODER_WEIGHTS_ASSET), weights);
+    await writeFile(join(dest, DECODER_MANIFEST_ASSET), manifestText);
+  }
   return { name: basename(dir), manifestText, weightsAsset: DECODER_WEIGHTS_ASSET, weightBytes: weights.length };
 }
 

@@ -233,6 +233,97 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     expect(errors).toEqual([]);
   });
 
+  it("says it in the browser as on the server: downloads the decoder on the first such prediction, same text", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const decoderFiles: string[] = [];
+    page.on("response", (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path.startsWith("/decoder/")) decoderFiles.push(`${path} ${r.status()}`);
+    });
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    // Both modes must decode the same vector. A trained model would not give one: the server runs it on
+    // onnxruntime-node, this browser on WebGPU (SwiftShader), and their small differences change the decoder's text
+    // (seen: two different sentences). copy-last predicts the last typed text's vector, which both modes embed with
+    // the same edge weights on the same core code (the server runs LVM_USE_LITE=int8-edge here).
+    await page.$$eval("#models input", (inputs) => {
+      for (const i of inputs as HTMLInputElement[]) i.checked = i.value === "copy-last";
+    });
+    await page.fill("#passage", "The harbour was rebuilt after the storm.\n\nFishing boats returned to the village within a year.");
+    await page.click("#split");
+    await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 2);
+    await page.check("input[name=mode][value=browser]");
+    await page.check("#decode");
+    await page.evaluate(() => {
+      const status = document.getElementById("status") as HTMLElement;
+      const seen: string[] = [];
+      (window as unknown as { statuses: string[] }).statuses = seen;
+      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    expect(decoderFiles).toEqual([]); // nothing is downloaded before a prediction asks for text
+    const generatedIn = async (mode: "server" | "browser") => {
+      await page.check(`input[name=mode][value=${mode}]`);
+      await page.click("#predict");
+      await page.waitForFunction(
+        (m) => new RegExp(`^(Ran ${m}|Failed)`).test(document.querySelector("#status")?.textContent ?? ""),
+        mode === "browser" ? "in this browser" : "on the server",
+        { timeout: 60_000 },
+      );
+      expect(await page.textContent("#status")).toMatch(/^Ran/);
+      // One card, one line: "generated<text> cosine 0.xyz to the prediction · n refinement step(s)".
+      const lines = await page.$$eval(".card p.generated", (ps) => ps.map((p) => p.textContent ?? ""));
+      expect(lines).toHaveLength(1);
+      const [, text, cosine, steps] =
+        /^generated(.+) cosine (-?\d\.\d{3}) to the prediction · (\d+) refinement steps?$/.exec(lines[0]) ?? [];
+      return { text, cosine: Number(cosine), steps };
+    };
+    const inBrowser = await generatedIn("browser");
+    expect(decoderFiles.sort()).toEqual(["/decoder/model.json 200", "/decoder/weights.bin 200"]);
+    const statuses = await page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
+    expect(statuses.some((t) => t.startsWith("Downloading the decoder"))).toBe(true);
+    expect(inBrowser.text).toMatch(/\w{3}/);
+    expect(inBrowser.cosine).toBeGreaterThan(0.5); // the shipped decoder on a plain sentence's vector
+
+    // The server decodes the same vector with the same INT8 decoder, core code and default refinement options:
+    // the same text. Its cosine may differ in the 3rd decimal: the server's decoder re-embeds its hypotheses with
+    // use-lite-int8.bin (loadVectorDecoder's default, whatever LVM_USE_LITE says), this page with the edge weights
+    // the Worker's decoder uses too (use-lite-int8-edge.bin). On this test's vector, decoded in Node with each:
+    // 0.9266 against 0.9260, so the server shows 0.927 and this page 0.926.
+    const onServer = await generatedIn("server");
+    expect(onServer.text).toBe(inBrowser.text);
+    expect(onServer.steps).toBe(inBrowser.steps);
+    expect(Math.abs(onServer.cosine - inBrowser.cosine)).toBeLessThanOrEqual(0.002);
+    expect(decoderFiles).toHaveLength(2); // downloaded once
+    expect(errors).toEqual([]);
+  });
+
+  it("says so where the deployment has no decoder, and still predicts in the browser", async () => {
+    const page = await browser.newPage();
+    await page.route("**/decoder/*", (route) => route.fulfill({ status: 404, body: "Not Found" }));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.$$eval("#models input", (inputs) => {
+      for (const i of inputs as HTMLInputElement[]) i.checked = i.value === "copy-last";
+    });
+    await page.fill("#passage", "A lighthouse keeper logs the passing ships every night.");
+    await page.click("#split");
+    await page.check("input[name=mode][value=browser]");
+    await page.check("#decode");
+    await page.click("#predict");
+    await page.waitForFunction(() => /^(Ran|Failed)/.test(document.querySelector("#status")?.textContent ?? ""), null, { timeout: 60_000 });
+    expect(await page.textContent("#status")).toMatch(/^Ran in this browser/);
+    expect(await page.$$eval(".card li", (li) => li.length)).toBeGreaterThan(0);
+    expect(await page.$$eval(".card p.generated", (p) => p.length)).toBe(0);
+    expect(await page.textContent("#decode-note")).toBe("This deployment has no decoder (/decoder/model.json is not there).");
+    expect(await page.isDisabled("#decode")).toBe(true);
+  });
+
   it("says when the in-browser encoder cannot be loaded, and loads it on the next try", async () => {
     const page = await browser.newPage();
     await page.route("**/use-lite-int8-edge.bin", (route) => route.fulfill({ status: 404, body: "missing" }));

@@ -4,11 +4,12 @@
 // offers it, else the WASM core; typed texts are embedded here too (page-encoder.ts), never by /v1/embed.
 
 import { client } from "./api.ts";
-import { engineStarted } from "./browser-engine.ts";
+import { browserEngine, engineStarted } from "./browser-engine.ts";
 import { chain, contextItems, renderChain, unembedded } from "./chain.ts";
 import { $, setStatus } from "./dom.ts";
 import { loadMetrics } from "./metrics.ts";
 import { loadModelsList, selectedModels } from "./models-list.ts";
+import { PAGE_DECODER_FILES, pageDecoder, pageDecoderState } from "./page-decoder.ts";
 import { pageEncoderLoaded } from "./page-encoder.ts";
 import { loadArticles, pickArticle, splitPassage } from "./passage.ts";
 import { loadReport } from "./report.ts";
@@ -18,18 +19,25 @@ import { embedTyped, type Mode, runGenerate, runNext } from "./run.ts";
 const mode = () => (document.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value ?? "server") as Mode;
 const where = (m: Mode) => (m === "browser" ? "in this browser" : "on the server");
 
-/** "Say it" (decode: text from the predicted vector) is sent in server mode only: the page has no decoder. */
-const decode = () => mode() === "server" && $<HTMLInputElement>("decode").checked;
+/**
+ * "Say it" (decode: text from the predicted vector) runs where the prediction does: on the server's decoder, or in
+ * browser mode on this page's (page-decoder.ts), downloaded on the first prediction that asks for it.
+ */
+const decode = () => (mode() === "server" ? serverDecoder : pageDecoderState() !== "absent") && $<HTMLInputElement>("decode").checked;
 let serverDecoder = false;
 function updateDecodeControl() {
   const box = $<HTMLInputElement>("decode");
-  const note =
-    mode() === "browser"
-      ? "Server mode only: this page does not download the decoder."
-      : serverDecoder
-        ? "Text written by the decoder, marked generated, with the cosine of its re-embedding to the prediction."
-        : "This server has no decoder (start it with LVM_DECODER=<decoder dir>).";
-  box.disabled = mode() === "browser" || !serverDecoder;
+  const generatedNote = "Text written by the decoder, marked generated, with the cosine of its re-embedding to the prediction.";
+  const browser = mode() === "browser";
+  const available = browser ? pageDecoderState() !== "absent" : serverDecoder;
+  const note = available
+    ? browser && pageDecoderState() === "unknown"
+      ? `${generatedNote} This page downloads the decoder (12 MB) on the first prediction that asks for it.`
+      : generatedNote
+    : browser
+      ? `This deployment has no decoder (${PAGE_DECODER_FILES.manifest} is not there).`
+      : "This server has no decoder (start it with LVM_DECODER=<decoder dir>).";
+  box.disabled = !available;
   $("decode-note").textContent = note;
 }
 async function loadDecoderAvailability() {
@@ -59,6 +67,15 @@ async function embed(m: Mode) {
   await embedTyped(m);
 }
 
+/** In browser mode with "Say it", loads this page's decoder (once), saying so while it downloads. */
+async function loadDecoder(m: Mode) {
+  if (m !== "browser" || !decode() || pageDecoderState() !== "unknown") return;
+  setStatus(`Downloading the decoder (12 MB)…`);
+  await pageDecoder((await browserEngine()).core);
+  updateDecodeControl(); // says so where the deployment has none
+  setStatus("Predicting…");
+}
+
 async function predict() {
   const names = ready();
   if (!names) return;
@@ -66,6 +83,7 @@ async function predict() {
   setStatus(m === "browser" && !engineStarted() ? "Downloading the INT8 store and model…" : "Predicting…");
   try {
     await embed(m);
+    await loadDecoder(m);
     const columns = await runNext(m, names, { context: contextItems(), k: Number($<HTMLSelectElement>("k").value), decode: decode() });
     renderResults(columns, (r) => {
       chain.push({ text: r.text, row: r.row });
@@ -85,6 +103,7 @@ async function generate() {
   setStatus(`Generating with ${names[0]}…`);
   try {
     await embed(m);
+    await loadDecoder(m);
     const result = await runGenerate(m, names[0], { context: contextItems(), steps: 5, decode: decode() });
     chain.push(...result.steps.map((s) => ({ text: s.text, row: s.row })));
     renderChain();

@@ -4,8 +4,9 @@ import { generateChain } from "../../predict/generate.ts";
 import { nextConcepts } from "../../predict/next.ts";
 import type { GeneratedText, GenerateResult, NextRequest } from "../../predict/types.ts";
 import { client, unwrap } from "./api.ts";
-import { browserEngine, ensureModel } from "./browser-engine.ts";
+import { type BrowserEngine, browserEngine, ensureModel } from "./browser-engine.ts";
 import { embedContext } from "./chain.ts";
+import { pageDecoder } from "./page-decoder.ts";
 
 export type Mode = "server" | "browser";
 
@@ -14,7 +15,7 @@ export interface Column {
   backend: string;
   ms: number;
   results: { row: number; text: string; title: string; score: number }[];
-  /** Text the server's decoder wrote for the predicted vector (with decode). */
+  /** Text the decoder (the server's, or this page's in browser mode) wrote for the predicted vector (with decode). */
   generated?: GeneratedText;
 }
 
@@ -43,7 +44,17 @@ export async function embedTyped(mode: Mode): Promise<void> {
 // Both modes search every row (the browser has no approximate index), so their results can be compared.
 const EXACT = true;
 
-// `decode` (text from the predicted vector) runs on the server only: the page does not download the decoder.
+/**
+ * The engine's deps with this page's decoder where `decode` asks for text (page-decoder.ts: downloaded on the first
+ * such request), and whether to decode: not where the deployment has no decoder (the page says so, main.ts).
+ * The prediction service then decodes with the server's default refinement options, as the server does.
+ */
+async function withDecoder(e: BrowserEngine, decode: boolean | undefined) {
+  const decoder = decode ? await pageDecoder(e.core) : undefined;
+  return { deps: decoder ? { ...e.deps, decoder: async () => decoder } : e.deps, decode: decoder !== undefined };
+}
+
+// `decode` (text from the predicted vector) runs where the prediction does: the server's decoder, or this page's.
 export async function runNext(
   mode: Mode,
   names: string[],
@@ -64,14 +75,14 @@ export async function runNext(
       }),
     );
   }
-  if (request.decode) throw new Error("generating text runs on the server only");
   const e = await browserEngine();
+  const { deps, decode } = await withDecoder(e, request.decode);
   const columns: Column[] = [];
   for (const name of names) {
     await ensureModel(e, name);
     const started = performance.now();
-    const result = await nextConcepts(e.deps, { ...request, model: name, exact: EXACT });
-    columns.push({ name, backend: result.backend, ms: performance.now() - started, results: result.results });
+    const result = await nextConcepts(deps, { ...request, decode, model: name, exact: EXACT });
+    columns.push({ name, backend: result.backend, ms: performance.now() - started, results: result.results, generated: result.generated });
   }
   return columns;
 }
@@ -82,8 +93,8 @@ export async function runGenerate(
   request: { context: NextRequest["context"]; steps: number; decode?: boolean },
 ): Promise<Pick<GenerateResult, "backend" | "stopped"> & { steps: { row: number; text: string; generated?: GeneratedText }[] }> {
   if (mode === "server") return unwrap(client.v1.generate.$post({ json: { ...request, model: name, exact: EXACT } }));
-  if (request.decode) throw new Error("generating text runs on the server only");
   const e = await browserEngine();
+  const { deps, decode } = await withDecoder(e, request.decode);
   await ensureModel(e, name);
-  return generateChain(e.deps, { ...request, model: name, exact: EXACT, stopCosine: 0.9 });
+  return generateChain(deps, { ...request, decode, model: name, exact: EXACT, stopCosine: 0.9 });
 }
