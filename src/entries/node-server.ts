@@ -18,6 +18,7 @@ import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-
 import { EmbedPool } from "../encoders/embed-pool-node.ts";
 import { encoderEntry } from "../encoders/registry-node.ts";
 import type { Encoder } from "../encoders/types.ts";
+import { USE_LITE_ID } from "../encoders/use-lite.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { loadStoreIndex } from "../index/hnsw-build.ts";
 import type { StoreHubness } from "../index/hubness.ts";
@@ -165,15 +166,20 @@ export async function startServer(options: ServerOptions) {
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
-  // The decoder loads in the background too (its own core INT8 USE-lite re-embeds its hypotheses, outside the
-  // request cache); a failed load is logged, and decode requests answer 503 with the reason.
+  // The decoder loads in the background too; a failed load is logged, and decode requests answer 503 with the
+  // reason. Its hypotheses are re-embedded by an instance of the store's own encoder (the LVM_USE_LITE variant the
+  // queries use, so a decoded text's cosine is the one the page and the Worker compute with the same weights),
+  // outside the request cache: hypotheses would crowd real texts out of it.
   const decoderPath = decoderDir(options.decoder);
   let decoderLoading: Promise<VectorDecoder> | undefined;
   if (decoderPath) {
-    decoderLoading = loadVectorDecoder(decoderPath, { precision: options.precision }).then(({ decoder, weightBytes }) => {
-      console.log(`decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D)`);
-      return decoder;
-    });
+    const rescorer = entry.id === USE_LITE_ID ? entry.load() : undefined;
+    decoderLoading = (async () => loadVectorDecoder(decoderPath, { precision: options.precision, encoder: await rescorer }))().then(
+      ({ decoder, weightBytes }) => {
+        console.log(`decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D)`);
+        return decoder;
+      },
+    );
     decoderLoading.catch((error) => console.error(`decoder ${decoderPath} failed to load: ${error.message}`));
   }
   const decoder = decoderLoading ? () => decoderLoading : undefined;
