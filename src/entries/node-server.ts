@@ -174,12 +174,12 @@ export async function startServer(options: ServerOptions) {
   let decoderLoading: Promise<VectorDecoder> | undefined;
   if (decoderPath) {
     const rescorer = entry.id === USE_LITE_ID ? entry.load() : undefined;
-    decoderLoading = (async () => loadVectorDecoder(decoderPath, { precision: options.precision, encoder: await rescorer }))().then(
-      ({ decoder, weightBytes }) => {
+    decoderLoading = Promise.resolve(rescorer)
+      .then((encoder) => loadVectorDecoder(decoderPath, { precision: options.precision, encoder }))
+      .then(({ decoder, weightBytes }) => {
         console.log(`decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D)`);
         return decoder;
-      },
-    );
+      });
     decoderLoading.catch((error) => console.error(`decoder ${decoderPath} failed to load: ${error.message}`));
   }
   const decoder = decoderLoading ? () => decoderLoading : undefined;
