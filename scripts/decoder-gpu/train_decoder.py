@@ -200,6 +200,27 @@ def greedy(model, v, max_tokens=32):
     return torch.stack(out, 1)
 
 
+def load_weights(model, folder):
+    """Reads the weights-N.bin parts a run wrote (model-format.ts order and layouts) into `model`."""
+    log = json.load(open(os.path.join(folder, "train-log.json")))
+    blob = b"".join(open(os.path.join(folder, f"weights-{i}.bin"), "rb").read() for i in range(log["weights"]["parts"]))
+    flat = np.frombuffer(blob, dtype="<f4")
+    if flat.size != sum(a.size for _, a in model.tensors()):
+        raise SystemExit(f"{folder}: {flat.size} weights, this model has {sum(a.size for _, a in model.tensors())}")
+    targets = {
+        "embed.tokens": model.embed.weight, "cond.w": model.cond.weight, "cond.b": model.cond.bias,
+        "gru.w_x": model.gru.weight_ih_l0, "gru.b_x": model.gru.bias_ih_l0, "gru.w_h": model.gru.weight_hh_l0,
+        "gru.b_h": model.gru.bias_hh_l0, "head.w": model.head.weight, "head.b": model.head.bias,
+    }
+    at = 0
+    with torch.no_grad():
+        for name, a in model.tensors():
+            value = torch.from_numpy(flat[at : at + a.size].reshape(a.shape).copy()).to(targets[name].device)
+            at += a.size
+            # model-format.ts matrices are [in, out]; torch keeps [out, in] (the embedding is [V, E] in both).
+            targets[name].copy_(value.T if value.dim() == 2 and name != "embed.tokens" else value)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -216,6 +237,7 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=32, help="longest generated text in the end-of-run check")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-sentences", type=int, default=0, help="0: all (a CPU smoke test takes a few)")
+    ap.add_argument("--init", help="an earlier run's --out folder (same --embed, --hidden, --vocab): start from its weights")
     args = ap.parse_args()
     started = time.time()
     torch.manual_seed(args.seed)
@@ -268,6 +290,9 @@ def main():
     weights /= weights.sum()
 
     model = Decoder(args.vocab, 512, args.embed, args.hidden, args.dropout).to(device)
+    if args.init:
+        load_weights(model, args.init)
+        log["init"] = args.init
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.98))
     use_bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
@@ -345,20 +370,8 @@ def main():
     log.update({"steps": step, "targetTokens": tokens, "trainSeconds": train_seconds, "tokensPerSecond": tokens / train_seconds, "bestValLoss": best})
 
     # End-of-run check with the saved (best) weights: greedy decode of validation vectors, re-embedded.
-    blob = b"".join(open(os.path.join(args.out, f"weights-{i}.bin"), "rb").read() for i in range(log["weights"]["parts"]))
-    flat = np.frombuffer(blob, dtype="<f4")
-    at = 0
-    with torch.no_grad():
-        for name, a in model.tensors():
-            n = a.size
-            value = torch.from_numpy(flat[at : at + n].reshape(a.shape).copy()).to(device)
-            at += n
-            target = {
-                "embed.tokens": model.embed.weight, "cond.w": model.cond.weight, "cond.b": model.cond.bias,
-                "gru.w_x": model.gru.weight_ih_l0, "gru.b_x": model.gru.bias_ih_l0, "gru.w_h": model.gru.weight_hh_l0,
-                "gru.b_h": model.gru.bias_hh_l0, "head.w": model.head.weight, "head.b": model.head.bias,
-            }[name]
-            target.copy_(value.T if value.dim() == 2 and name != "embed.tokens" else value)
+    write_log()
+    load_weights(model, args.out)
     model.eval()
     # Parity check for import-weights.ts: float32 teacher-forced logits of validation sentence 0 on its vector,
     # which the TypeScript reference recomputes from the imported weights. check-logits.bin: [512] vector, [T, V] logits.
