@@ -26,6 +26,14 @@ export function parseCommandArgs(command: Command, argv: string[]) {
   }
 }
 
+/** A finite number > 0 (a rate, a temperature, a scale), else the fallback when the option is absent. */
+export function positiveNumberOption(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a number > 0, got '${value}'`);
+  return n;
+}
+
 export function intOption(value: string | boolean | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);

@@ -11,7 +11,7 @@ import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.
 import { ReferenceDecoder } from "../decoder/reference.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
-import { type Command, intOption, UsageError } from "./command.ts";
+import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
 
 export const evalDecoderCommand: Command = {
   usage: `Usage: lvm eval-decoder --model <dir> --test <test.sent> --out <dir> [options]
@@ -23,6 +23,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
   --steps <n>        refinement steps (default 4)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per step (default 8)
+  --temperature <t>  sampling temperature (default 0.8)
+  --feedback <f>     how far the conditioning vector moves against the error each step (default 1)
   --max-tokens <n>   most pieces per generated text (default: the model's training length or the test set's
                      longest item, whichever is more, so paragraphs are not cut at the sentence length)
   --precision <p>    int8 (default) | f32
@@ -36,6 +38,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
     steps: { type: "string" },
     beam: { type: "string" },
     samples: { type: "string" },
+    temperature: { type: "string" },
+    feedback: { type: "string" },
     "max-tokens": { type: "string" },
     precision: { type: "string" },
     "int8-check": { type: "string" },
@@ -71,6 +75,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
         steps: intOption(values.steps, "steps", 4, 0),
         beam: intOption(values.beam, "beam", 4),
         samples: intOption(values.samples, "samples", 8, 0),
+        temperature: positiveNumberOption(values.temperature, "temperature", 0.8),
+        feedback: positiveNumberOption(values.feedback, "feedback", 1),
         maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
       },
       log: (line) => console.error(line),

@@ -16,7 +16,7 @@
  */
 import { type SentenceSet, sentenceCount, sentenceIds } from "./dataset-format.ts";
 import { greedyDecode } from "./decode.ts";
-import { decodeAndRefine, type EmbedTexts, type RefineOptions } from "./refine.ts";
+import { DEFAULT_FEEDBACK, DEFAULT_TEMPERATURE, decodeAndRefine, type EmbedTexts, type RefineOptions } from "./refine.ts";
 import type { DecoderRunner } from "./runner.ts";
 import { detokenize } from "./text.ts";
 import { corpusBleu, tokenF1, wordTokens } from "./text-metrics.ts";
@@ -40,7 +40,7 @@ export interface DecoderEvalReport {
   unit: "sentence" | "paragraph";
   sentences: number;
   candidates: number;
-  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens">>;
+  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens" | "temperature" | "feedback">>;
   rows: EvalRow[];
   /** Wall time of decodeAndRefine per sentence, ms (mean, p50). */
   refineMs: { mean: number; p50: number };
@@ -189,7 +189,14 @@ export async function evaluateDecoder(args: {
     unit,
     sentences: count,
     candidates: stores.reduce((a, s) => a + sentenceCount(s), 0) - 1,
-    options: { steps: refine.steps, beam: refine.beam, samples: refine.samples, maxTokens: refine.maxTokens },
+    options: {
+      steps: refine.steps,
+      beam: refine.beam,
+      samples: refine.samples,
+      maxTokens: refine.maxTokens,
+      temperature: refine.temperature ?? DEFAULT_TEMPERATURE,
+      feedback: refine.feedback ?? DEFAULT_FEEDBACK,
+    },
     rows: [
       row(`retrieval (nearest stored ${unit}, true one removed)`, retrieval, false),
       row("greedy", greedy, true),

@@ -14,6 +14,10 @@ import { beamDecode, type Hypothesis, sampleDecode } from "./decode.ts";
 import type { DecoderRunner } from "./runner.ts";
 import { detokenize } from "./text.ts";
 
+/** Sampling temperature and feedback scale when the caller gives none (reports record the values used). */
+export const DEFAULT_TEMPERATURE = 0.8;
+export const DEFAULT_FEEDBACK = 1;
+
 export interface RefineOptions {
   /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default 4. */
   steps?: number;
@@ -117,7 +121,15 @@ export async function decodeAndRefine(
   vector: ArrayLike<number>,
   options: RefineOptions = {},
 ): Promise<DecodedText> {
-  const { steps = 4, beam = 4, samples = 8, temperature = 0.8, feedback = 1, seed = 1, maxTokens = runner.config.maxTokens } = options;
+  const {
+    steps = 4,
+    beam = 4,
+    samples = 8,
+    temperature = DEFAULT_TEMPERATURE,
+    feedback = DEFAULT_FEEDBACK,
+    seed = 1,
+    maxTokens = runner.config.maxTokens,
+  } = options;
   const dim = runner.config.dim;
   const target = checkTargetVector(vector, dim);
   const rng = createRng(seed);
