@@ -17,17 +17,21 @@ export const trainDecoderCommand: Command = {
   usage: `Usage: lvm train-decoder --train <train.sent> --val <val.sent> --out <dir> [options]
 
 Teacher forcing, cross-entropy over the 8k USE-lite pieces, Adam, on TF.js (one thread). Writes <dir>/model.json and
-weights.bin at every validation and at the end.
+weights.bin at every validation and at the end, with the optimizer state beside them (optimizer.json, optimizer.bin:
+Adam's moments and step, the data position) so that --resume continues the run exactly.
 
   --minutes <m>          time box (default 30)
-  --max-steps <n>        at most n steps (default unlimited)
+  --max-steps <n>        stop at step n, counted from the run's start (default unlimited)
   --batch <n>            sentences per step (default 64)
   --lr <x>               Adam learning rate (default 0.002)
   --clip <x>             gradient global-norm clip (default 5)
   --embed <n> --hidden <n>  sizes (default 128, 256; multiples of 16)
   --validate-every <n>   steps (default 500)
   --val-sentences <n>    validation sentences (default 1024)
-  --init <dir>           start from this model's weights (fresh Adam state)
+  --init <dir>           start from this model's weights (fresh Adam state and data order)
+  --resume <dir>         continue the run written in <dir> exactly (Adam's moments, step, data order); --out
+                         defaults to <dir>; --train, --val, --batch, --lr, --clip, --seed, --embed, --hidden
+                         must be those of the run (refused otherwise, naming the difference)
   --seed <n>             default 1`,
   options: {
     train: { type: "string" },
@@ -43,11 +47,16 @@ weights.bin at every validation and at the end.
     "validate-every": { type: "string" },
     "val-sentences": { type: "string" },
     init: { type: "string" },
+    resume: { type: "string" },
     seed: { type: "string" },
   },
   async run(values) {
-    const [train, val, out] = [values.train, values.val, values.out] as (string | undefined)[];
-    if (!train || !val || !out) throw new UsageError("--train, --val and --out are required");
+    const resume = values.resume as string | undefined;
+    const [train, val] = [values.train, values.val] as (string | undefined)[];
+    const out = (values.out as string | undefined) ?? resume;
+    if (!train || !val || !out) throw new UsageError("--train, --val and --out (or --resume) are required");
+    if (resume && values.init)
+      throw new UsageError("--init and --resume exclude each other: --resume continues a run, --init starts one from weights");
     const [trainSet, valSet] = await Promise.all([readSentenceSet(train), readSentenceSet(val)]);
     const valArticles = new Set(valSet.articles);
     const overlap = trainSet.articles.filter((a) => valArticles.has(a));
@@ -64,6 +73,7 @@ weights.bin at every validation and at the end.
       out,
       config,
       init: values.init as string | undefined,
+      resume,
       batch: intOption(values.batch, "batch", 64),
       lr: numberOption(values.lr, "lr", 0.002),
       clip: numberOption(values.clip, "clip", 5),
