@@ -4,14 +4,7 @@ import { readSentenceSet } from "../decoder/dataset-node.ts";
 import { defaultDecoderConfig } from "../decoder/model-format.ts";
 import { trainDecoder } from "../decoder/train-node.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
-import { type Command, intOption, UsageError } from "./command.ts";
-
-function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${value}'`);
-  return n;
-}
+import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
 
 export const trainDecoderCommand: Command = {
   usage: `Usage: lvm train-decoder --train <train.sent> --val <val.sent> --out <dir> [options]
@@ -75,9 +68,9 @@ Adam's moments and step, the data position) so that --resume continues the run e
       init: values.init as string | undefined,
       resume,
       batch: intOption(values.batch, "batch", 64),
-      lr: numberOption(values.lr, "lr", 0.002),
-      clip: numberOption(values.clip, "clip", 5),
-      minutes: numberOption(values.minutes, "minutes", 30),
+      lr: positiveNumberOption(values.lr, "lr", 0.002),
+      clip: positiveNumberOption(values.clip, "clip", 5),
+      minutes: positiveNumberOption(values.minutes, "minutes", 30),
       maxSteps: intOption(values["max-steps"], "max-steps", Number.MAX_SAFE_INTEGER),
       validateEvery: intOption(values["validate-every"], "validate-every", 500),
       valSentences: intOption(values["val-sentences"], "val-sentences", 1024),
