@@ -92,7 +92,7 @@ const contextItems = z
   });
 
 // Vector-to-text decoding of the predicted vectors (src/decoder/): bounded so one request stays affordable (the
-// shipped decoder takes about 0.7 s per refined vector on a loaded Node, docs/decoder.md).
+// shipped decoder takes about 0.2 s per refined sentence with the defaults, docs/decoder.md).
 const decode = z.boolean().default(false).openapi({
   description:
     "also generate text for the predicted vector(s) with the vector-to-text decoder (501 where the deployment has none: on Node, start with LVM_DECODER=<decoder dir>)",
@@ -108,7 +108,7 @@ const decodeOptions = z
       .min(0)
       .max(4)
       .optional()
-      .openapi({ description: "how far each step moves the conditioning against the error (default 1)" }),
+      .openapi({ description: "how far each step moves the conditioning against the error (default 0.2)" }),
     seed: z
       .number()
       .int()

@@ -9,6 +9,7 @@ import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
+import { DEFAULT_FEEDBACK, DEFAULT_TEMPERATURE } from "../decoder/refine.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
 import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
@@ -24,7 +25,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per step (default 8)
   --temperature <t>  sampling temperature (default 0.8)
-  --feedback <f>     how far the conditioning vector moves against the error each step (default 1)
+  --feedback <f>     how far the conditioning vector moves against the error each step (default 0.2)
   --max-tokens <n>   most pieces per generated text (default: the model's training length or the test set's
                      longest item, whichever is more, so paragraphs are not cut at the sentence length)
   --precision <p>    int8 (default) | f32
@@ -75,8 +76,8 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
         steps: intOption(values.steps, "steps", 4, 0),
         beam: intOption(values.beam, "beam", 4),
         samples: intOption(values.samples, "samples", 8, 0),
-        temperature: positiveNumberOption(values.temperature, "temperature", 0.8),
-        feedback: positiveNumberOption(values.feedback, "feedback", 1),
+        temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
+        feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
         maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
       },
       log: (line) => console.error(line),

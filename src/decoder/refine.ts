@@ -16,7 +16,12 @@ import { detokenize } from "./text.ts";
 
 /** Sampling temperature and feedback scale when the caller gives none (reports record the values used). */
 export const DEFAULT_TEMPERATURE = 0.8;
-export const DEFAULT_FEEDBACK = 1;
+/**
+ * Chosen on validation for the shipped decoder (200 val.sent sentences, 4 steps; docs/decoder.md): refined cosine
+ * 0.853 at 1, 0.862 at 0.7, 0.870 at 0.5, 0.881 at 0.3, 0.884 at 0.2, 0.885 at 0.1. Small moves keep each step near
+ * the target, so more steps find a better text; 0.2 is as good as 0.1 within noise and faster (172 against 191 ms p50).
+ */
+export const DEFAULT_FEEDBACK = 0.2;
 
 export interface RefineOptions {
   /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default 4. */
@@ -26,7 +31,7 @@ export interface RefineOptions {
   /** Sampled hypotheses per refinement step. Default 8. */
   samples?: number;
   temperature?: number;
-  /** How far the conditioning vector moves against the error each step. Default 1. */
+  /** How far the conditioning vector moves against the error each step. Default DEFAULT_FEEDBACK (0.2). */
   feedback?: number;
   seed?: number;
   /** Most pieces a hypothesis may have. Default: the model's maxTokens (its training length). */
