@@ -10,13 +10,14 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildWorkerAssets } from "../scripts/build-worker-assets.ts";
+import { DEFAULT_BEAM, DEFAULT_FEEDBACK, DEFAULT_SAMPLES, DEFAULT_STEPS } from "../src/decoder/refine.ts";
 import { USE_LITE_EDGE_FILE } from "../src/encoders/use-lite-core-format.ts";
 import { REPO, startNodeServer, startWranglerDev } from "./servers.ts";
 import { quantile } from "./timing.ts";
 
 const REQUESTS = Number(process.env.LVM_BENCH_DECODE_REQUESTS ?? 50);
 const SETTINGS: { name: string; options: Record<string, number> }[] = [
-  { name: "default (steps 4, beam 4, samples 8)", options: {} },
+  { name: `default (steps ${DEFAULT_STEPS}, beam ${DEFAULT_BEAM}, samples ${DEFAULT_SAMPLES}, feedback ${DEFAULT_FEEDBACK})`, options: {} },
   { name: "beam 4, no refinement (steps 0, samples 0)", options: { steps: 0, samples: 0 } },
 ];
 

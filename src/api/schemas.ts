@@ -99,7 +99,7 @@ const decode = z.boolean().default(false).openapi({
 });
 const decodeOptions = z
   .object({
-    steps: z.number().int().min(0).max(8).optional().openapi({ description: "refinement steps after the first hypothesis (default 4)" }),
+    steps: z.number().int().min(0).max(8).optional().openapi({ description: "refinement steps after the first hypothesis (default 2)" }),
     beam: z.number().int().min(1).max(8).optional().openapi({ description: "beam width (default 4)" }),
     samples: z.number().int().min(0).max(16).optional().openapi({ description: "sampled hypotheses per refinement step (default 8)" }),
     temperature: z.number().gt(0).max(2).optional().openapi({ description: "sampling temperature (default 0.8)" }),

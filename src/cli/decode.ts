@@ -1,6 +1,7 @@
 // `lvm decode`: vectors (a .f32 file, JSON on stdin, or texts embedded here) -> generated text with refinement.
 import { readFile } from "node:fs/promises";
 import { text as readStdin } from "node:stream/consumers";
+import { DEFAULT_BEAM, DEFAULT_SAMPLES, DEFAULT_STEPS } from "../decoder/refine.ts";
 import { loadVectorDecoder } from "../decoder/vector-decoder-node.ts";
 import { vectorsFromF32, vectorsFromJson } from "../decoder/vector-input.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
@@ -15,7 +16,7 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
   --vectors <file>   little-endian float32 rows of 512 values
   --text <t>         embed this text and decode its vector (repeatable): a round trip
   (neither)          stdin: {"vectors": [[...512 numbers], ...]} or [[...], ...]
-  --steps <n>        refinement steps after the first hypothesis (default 4; 0 = beam + re-rank only)
+  --steps <n>        refinement steps after the first hypothesis (default 2; 0 = beam + re-rank only)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per refinement step (default 8)
   --precision <p>    int8 (default) | f32: the decoder on the WASM core`,
@@ -43,9 +44,9 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
     else if (texts) input = { vectors: await encoder.embed(texts), count: texts.length };
     else input = vectorsFromJson(await readStdin(process.stdin), decoder.dim, "stdin");
     const options = {
-      steps: intOption(values.steps, "steps", 4, 0),
-      beam: intOption(values.beam, "beam", 4),
-      samples: intOption(values.samples, "samples", 8, 0),
+      steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
+      beam: intOption(values.beam, "beam", DEFAULT_BEAM),
+      samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
     };
     const started = performance.now();
     const decoded = await decoder.decode(input.vectors, input.count, options);

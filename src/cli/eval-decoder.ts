@@ -9,7 +9,7 @@ import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
-import { DEFAULT_FEEDBACK, DEFAULT_TEMPERATURE } from "../decoder/refine.ts";
+import { DEFAULT_BEAM, DEFAULT_FEEDBACK, DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_TEMPERATURE } from "../decoder/refine.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
 import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
@@ -21,7 +21,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
 
   --sentences <n>    held-out sentences, evenly spaced (default 200)
   --store <file>     more retrieval candidates (a sentence file; repeatable); the test set is always a candidate
-  --steps <n>        refinement steps (default 4)
+  --steps <n>        refinement steps (default 2)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per step (default 8)
   --temperature <t>  sampling temperature (default 0.8)
@@ -73,9 +73,9 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
       extraStores: extra,
       sentences: intOption(values.sentences, "sentences", 200),
       refine: {
-        steps: intOption(values.steps, "steps", 4, 0),
-        beam: intOption(values.beam, "beam", 4),
-        samples: intOption(values.samples, "samples", 8, 0),
+        steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
+        beam: intOption(values.beam, "beam", DEFAULT_BEAM),
+        samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
         temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
         feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
         maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
