@@ -115,27 +115,21 @@ describe("generation length (paragraphs are not cut at the model's sentence leng
   });
 
   it("evaluateDecoder decodes every row, greedy and refined, up to the test set's longest item", async () => {
-    const report = await evaluateDecoder({
-      runner: endless,
-      embed,
-      pieces: tinyPieces,
-      test: withLongItem(),
-      extraStores: [],
-      sentences: 5,
-      refine: { steps: 1, beam: 2, samples: 2 },
-    });
+    const evaluate = (maxTokens?: number) =>
+      evaluateDecoder({
+        runner: endless,
+        embed,
+        pieces: tinyPieces,
+        test: withLongItem(),
+        extraStores: [],
+        sentences: 5,
+        refine: { steps: 1, beam: 2, samples: 2, maxTokens },
+      });
+    const report = await evaluate();
     expect(report.options.maxTokens).toBe(12);
     // tinyPieces are one word each: every generated text has 12 words.
     for (const row of report.rows.slice(1)) expect(row.meanWords).toBe(12);
-    const capped = await evaluateDecoder({
-      runner: endless,
-      embed,
-      pieces: tinyPieces,
-      test: withLongItem(),
-      extraStores: [],
-      sentences: 5,
-      refine: { steps: 1, beam: 2, samples: 2, maxTokens: 5 },
-    });
+    const capped = await evaluate(5);
     for (const row of capped.rows.slice(1)) expect(row.meanWords).toBe(5);
   });
 });

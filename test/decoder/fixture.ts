@@ -1,4 +1,5 @@
 // A tiny decoder with random weights everywhere (biases too), so every tensor's role is exercised.
+import type { SentenceSet } from "../../src/decoder/dataset-format.ts";
 import type { DecoderConfig, DecoderModel } from "../../src/decoder/model-format.ts";
 import { initDecoderTensors } from "../../src/decoder/model-format.ts";
 import { random } from "../helpers.ts";
@@ -25,4 +26,24 @@ export function unitVector(dim: number, seed: number): Float32Array {
   const v = random(dim, seed);
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
+}
+
+/** A sentence set of `sentences` (token ids) with seeded unit vectors (seed `vectorSeed + i` for sentence i). */
+export function tinySentenceSet(sentences: readonly number[][], articles: string[], vectorSeed = 50, dim = tinyConfig.dim): SentenceSet {
+  const offsets = new Uint32Array(sentences.length + 1);
+  sentences.forEach((s, i) => {
+    offsets[i + 1] = offsets[i] + s.length;
+  });
+  const vectors = new Float32Array(sentences.length * dim);
+  for (let i = 0; i < sentences.length; i++) vectors.set(unitVector(dim, vectorSeed + i), i * dim);
+  return {
+    encoder: "t",
+    dim,
+    articles,
+    source: {},
+    offsets,
+    tokens: Uint16Array.from(sentences.flat()),
+    article: new Uint32Array(sentences.length),
+    vectors,
+  };
 }

@@ -9,7 +9,7 @@ import { readDecoder, writeDecoder } from "../../src/decoder/model-node.ts";
 import { type TrainDecoderOptions, trainDecoder } from "../../src/decoder/train-node.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tempDir } from "../helpers.ts";
-import { tinyConfig, tinyModel, unitVector } from "./fixture.ts";
+import { tinyConfig, tinyModel, tinySentenceSet } from "./fixture.ts";
 
 const { dim } = tinyConfig;
 // Six sentences, batches of 2: 3 batches an epoch, so 5 steps stop mid-epoch (epoch 2, batch 2 done). After 5 steps
@@ -25,22 +25,7 @@ const sentences = [
 ];
 
 function fixtureSet(articles: string[], vectorSeed = 50): SentenceSet {
-  const offsets = new Uint32Array(sentences.length + 1);
-  sentences.forEach((s, i) => {
-    offsets[i + 1] = offsets[i] + s.length;
-  });
-  const vectors = new Float32Array(sentences.length * dim);
-  for (let i = 0; i < sentences.length; i++) vectors.set(unitVector(dim, vectorSeed + i), i * dim);
-  return {
-    encoder: "t",
-    dim,
-    articles,
-    source: {},
-    offsets,
-    tokens: Uint16Array.from(sentences.flat()),
-    article: new Uint32Array(sentences.length),
-    vectors,
-  };
+  return tinySentenceSet(sentences, articles, vectorSeed);
 }
 
 function options(out: string, maxSteps: number, extra: Partial<TrainDecoderOptions> = {}): TrainDecoderOptions {

@@ -15,7 +15,7 @@ import { tfDecoderLoss, toDecoderParams } from "../../src/decoder/tf-decoder.ts"
 import { trainDecoder } from "../../src/decoder/train-node.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tempDir } from "../helpers.ts";
-import { tinyConfig, tinyModel, unitVector } from "./fixture.ts";
+import { tinyConfig, tinyModel, tinySentenceSet } from "./fixture.ts";
 
 const { dim } = tinyConfig;
 const sentences = [
@@ -26,22 +26,7 @@ const sentences = [
 ];
 
 function fixtureSet(articles: string[]): SentenceSet {
-  const offsets = new Uint32Array(sentences.length + 1);
-  sentences.forEach((s, i) => {
-    offsets[i + 1] = offsets[i] + s.length;
-  });
-  const vectors = new Float32Array(sentences.length * dim);
-  for (let i = 0; i < sentences.length; i++) vectors.set(unitVector(dim, 50 + i), i * dim);
-  return {
-    encoder: "t",
-    dim,
-    articles,
-    source: {},
-    offsets,
-    tokens: Uint16Array.from(sentences.flat()),
-    article: new Uint32Array(sentences.length),
-    vectors,
-  };
+  return tinySentenceSet(sentences, articles);
 }
 
 /** Reference mean cross-entropy of the whole fixture (float64). */
