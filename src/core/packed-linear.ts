@@ -69,20 +69,36 @@ export function packLinear(
   precision: LinearPrecision,
 ): PackedLinear {
   if (inDim % 16 !== 0) throw new Error(`layer ${name}: input width ${inDim} is not a multiple of 16, which the core's SIMD kernels need`);
-  let layer: PackedLinear;
   if (precision === "int8") {
     const { q, scales } = quantizePerRow(w, outDim, inDim);
-    const e = core.exports;
-    const rows = core.fromI8(q);
-    const relaxed = !!(core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
-    const packed = core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
-    if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, packed.aligned);
-    else e.packI8(rows.aligned, outDim, inDim, packed.aligned);
-    rows.free();
-    layer = { inDim, outDim, w: packed, scales: core.fromF32(scales), int8Kernel: relaxed ? "relaxed" : "simd" };
-  } else {
-    layer = { inDim, outDim, w: core.fromF32(w) };
+    return packInt8Linear(core, q, scales, inDim, outDim, bias);
   }
+  return withBias(core, { inDim, outDim, w: core.fromF32(w) }, bias);
+}
+
+/**
+ * Copies INT8 rows already quantised per output row (q [out, in], scales [out], as quantizePerRow makes them; an
+ * INT8 model file stores exactly these) into core memory, packed for this build's INT8 kernel.
+ */
+export function packInt8Linear(
+  core: WasmCore,
+  q: Int8Array,
+  scales: Float32Array,
+  inDim: number,
+  outDim: number,
+  bias: Float32Array | null,
+): PackedLinear {
+  const e = core.exports;
+  const rows = core.fromI8(q);
+  const relaxed = !!(core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
+  const packed = core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
+  if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, packed.aligned);
+  else e.packI8(rows.aligned, outDim, inDim, packed.aligned);
+  rows.free();
+  return withBias(core, { inDim, outDim, w: packed, scales: core.fromF32(scales), int8Kernel: relaxed ? "relaxed" : "simd" }, bias);
+}
+
+function withBias(core: WasmCore, layer: PackedLinear, bias: Float32Array | null): PackedLinear {
   if (bias) {
     layer.bias = core.fromF32(bias);
     layer.biasHost = bias;

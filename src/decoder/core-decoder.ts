@@ -12,7 +12,7 @@
  * in an INT8 file (`model.int8`), packed as they are; so both give the same logits, bit for bit.
  */
 
-import { CoreScratch, freeLinear, linearBytes, type PackedLinear, packLinear, runLinear } from "../core/packed-linear.ts";
+import { CoreScratch, freeLinear, linearBytes, type PackedLinear, packInt8Linear, packLinear, runLinear } from "../core/packed-linear.ts";
 import type { CoreBuffer, WasmCore } from "../core/wasm-core.ts";
 import type { DecoderConfig, DecoderModel, Int8Rows } from "./model-format.ts";
 import { quantizeDecoderWeights, transposeRows } from "./model-int8-format.ts";
@@ -20,27 +20,9 @@ import type { DecoderRunner, DecoderState } from "./runner.ts";
 
 export type DecoderPrecision = "int8" | "f32";
 
-/**
- * Stored INT8 rows [out, in] + scales into core memory for the build's kernel: packLinear's INT8 branch
- * (src/core/packed-linear.ts) without its quantising. Re-quantising q * scale would need the f32 copy (4x the
- * bytes) and is not guaranteed to give back the stored scales to the last bit (it did on model-60).
- */
-function packInt8Rows(core: WasmCore, m: Int8Rows, bias: Float32Array | null): PackedLinear {
-  const { outDim, inDim } = m;
-  const e = core.exports;
-  const rows = core.fromI8(m.q);
-  const relaxed = !!(core.relaxed && e.packedI8U7Bytes && e.packI8U7 && e.linearI8U7Packed && e.quantizeRowsU7);
-  const packed = core.buffer(relaxed ? e.packedI8U7Bytes!(outDim, inDim) : e.packedI8Bytes(outDim, inDim));
-  if (relaxed) e.packI8U7!(rows.aligned, outDim, inDim, packed.aligned);
-  else e.packI8(rows.aligned, outDim, inDim, packed.aligned);
-  rows.free();
-  const layer: PackedLinear = { inDim, outDim, w: packed, scales: core.fromF32(m.scales), int8Kernel: relaxed ? "relaxed" : "simd" };
-  if (bias) {
-    layer.bias = core.fromF32(bias);
-    layer.biasHost = bias;
-  }
-  return layer;
-}
+/** Stored INT8 rows (an INT8 file's, or quantised at load) packed for the core as they are. */
+const packRows = (core: WasmCore, m: Int8Rows, bias: Float32Array | null): PackedLinear =>
+  packInt8Linear(core, m.q, m.scales, m.inDim, m.outDim, bias);
 
 export class CoreDecoder implements DecoderRunner {
   readonly config: DecoderConfig;
@@ -71,11 +53,11 @@ export class CoreDecoder implements DecoderRunner {
       // Stored INT8 weights as they are, or the f32 model's, quantised here the same way.
       const w = model.int8 ?? quantizeDecoderWeights(model);
       const m = w.matrices;
-      this.layers.set("cond", packInt8Rows(core, m["cond.w"], w.biases["cond.b"]));
-      this.layers.set("xe", packInt8Rows(core, m["gru.w_x.embed"], null));
-      this.layers.set("xv", packInt8Rows(core, m["gru.w_x.vector"], w.biases["gru.b_x"]));
-      this.layers.set("h", packInt8Rows(core, m["gru.w_h"], w.biases["gru.b_h"]));
-      this.layers.set("head", packInt8Rows(core, m["head.w"], w.biases["head.b"]));
+      this.layers.set("cond", packRows(core, m["cond.w"], w.biases["cond.b"]));
+      this.layers.set("xe", packRows(core, m["gru.w_x.embed"], null));
+      this.layers.set("xv", packRows(core, m["gru.w_x.vector"], w.biases["gru.b_x"]));
+      this.layers.set("h", packRows(core, m["gru.w_h"], w.biases["gru.b_h"]));
+      this.layers.set("head", packRows(core, m["head.w"], w.biases["head.b"]));
       this.embedQ = m["embed.tokens"].q;
       this.embedScales = m["embed.tokens"].scales;
       this.embedF32 = null;
