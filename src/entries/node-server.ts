@@ -160,20 +160,25 @@ export async function startServer(options: ServerOptions) {
   const embedThreads = Number(process.env.LVM_EMBED_THREADS ?? 1);
   if (!Number.isInteger(embedThreads) || embedThreads < 1)
     throw new Error(`LVM_EMBED_THREADS must be an integer >= 1, got '${process.env.LVM_EMBED_THREADS}'`);
+  let rawLoading: Promise<Encoder> | undefined;
+  const rawEncoder = () => {
+    rawLoading ??= embedThreads > 1 ? EmbedPool.open(entry.id, embedThreads) : entry.load();
+    return rawLoading;
+  };
   let loading: Promise<Encoder> | undefined;
   const encoder = () => {
-    loading ??= (embedThreads > 1 ? EmbedPool.open(entry.id, embedThreads) : entry.load()).then((e) => embedCache.wrap(e));
+    loading ??= rawEncoder().then((e) => embedCache.wrap(e));
     return loading;
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
   // The decoder loads in the background too; a failed load is logged, and decode requests answer 503 with the
-  // reason. Its hypotheses are re-embedded by an instance of the store's own encoder (the LVM_USE_LITE variant the
-  // queries use, so a decoded text's cosine is the one the page and the Worker compute with the same weights),
-  // outside the request cache: hypotheses would crowd real texts out of it.
+  // reason. Its hypotheses are re-embedded by the queries' own encoder (the LVM_USE_LITE variant, so a decoded text's
+  // cosine is the one the page and the Worker compute with the same weights; one instance, not a second load), without
+  // the request cache in front: hypotheses would crowd real texts out of it.
   const decoderPath = decoderDir(options.decoder);
   let decoderLoading: Promise<VectorDecoder> | undefined;
   if (decoderPath) {
-    const rescorer = entry.id === USE_LITE_ID ? entry.load() : undefined;
+    const rescorer = entry.id === USE_LITE_ID ? rawEncoder() : undefined;
     decoderLoading = Promise.resolve(rescorer)
       .then((encoder) => loadVectorDecoder(decoderPath, { precision: options.precision, encoder }))
       .then(({ decoder, weightBytes }) => {
