@@ -15,7 +15,7 @@ import { tfPredict, toTfParams } from "../../src/lvm/tf-model.ts";
 import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../../src/lvm/windows.ts";
 import { readStore } from "../../src/store/fs-store.ts";
 import { buildMiniStore } from "../lvm/mini-store.ts";
-import { writeCopyLastModel } from "./copy-model.ts";
+import { writeCopyLastModel, writeTinyGru } from "./copy-model.ts";
 
 let storeDir = "";
 let root = "";
@@ -64,29 +64,14 @@ describe("lvm eval", () => {
 
   it("a blended model is scored as its blended predictions (shared-pass ranks agree with direct ranking)", async () => {
     const store = await readStore(storeDir);
-    const config = { ...presetConfig("gru-edge", 512), hidden: 8 };
-    const tensors = initTensors(config, 3);
     const dir = join(root, "blend-model");
     const split = splitDocuments(store.documents.length, 1);
-    await writeModel(
-      dir,
-      {
-        format: MODEL_FORMAT,
-        version: MODEL_VERSION,
-        arch: "gru",
-        config,
-        encoder: { id: store.encoder.id, dim: store.dim },
-        blend: { lastWeight: 0.3 },
-        training: {},
-        split: splitRecord(store, split, 1),
-      },
-      tensors,
-    );
+    await writeTinyGru(dir, store, { seed: 3, extra: { blend: { lastWeight: 0.3 } } });
     const report = await evaluate({ store: storeDir, models: [dir], rolloutSteps: 2, rolloutWindows: 10, maxWindows: 0 });
     const model = await readModel(dir);
     const targets = windowTargets(store, split.test, 5);
     const params = toTfParams(model.tensors);
-    const predictions = tfPredict(params, config, gatherContexts(store, targets, 5), targets.length, 0.3);
+    const predictions = tfPredict(params, model.config, gatherContexts(store, targets, 5), targets.length, 0.3);
     const index = createRetrievalIndex(store.vectors, store.dim);
     const direct = summarizeRanks(rankTargets(index, predictions, targets, 5).ranks.excluded);
     index.dispose();
