@@ -16,6 +16,19 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
   let cleanup: () => Promise<void>;
   let browser: import("playwright-core").Browser;
 
+  /** The page with copy-last as the only model, `passage` split into the chain, in-browser mode and "Say it" on. */
+  async function copyLastInBrowserSayingIt(page: import("playwright-core").Page, passage: string): Promise<void> {
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.$$eval("#models input", (inputs) => {
+      for (const i of inputs as HTMLInputElement[]) i.checked = i.value === "copy-last";
+    });
+    await page.fill("#passage", passage);
+    await page.click("#split");
+    await page.check("input[name=mode][value=browser]");
+    await page.check("#decode");
+  }
+
   beforeAll(async () => {
     const dir = await tempDir();
     cleanup = dir[Symbol.asyncDispose];
@@ -242,20 +255,15 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
       const path = new URL(r.url()).pathname;
       if (path.startsWith("/decoder/")) decoderFiles.push(`${path} ${r.status()}`);
     });
-    await page.goto(base);
-    await page.waitForSelector("body[data-ready=true]");
     // Both modes must decode the same vector. A trained model would not give one: the server runs it on
     // onnxruntime-node, this browser on WebGPU (SwiftShader), and their small differences change the decoder's text
     // (seen: two different sentences). copy-last predicts the last typed text's vector, which both modes embed with
     // the same edge weights on the same core code (the server runs LVM_USE_LITE=int8-edge here).
-    await page.$$eval("#models input", (inputs) => {
-      for (const i of inputs as HTMLInputElement[]) i.checked = i.value === "copy-last";
-    });
-    await page.fill("#passage", "The harbour was rebuilt after the storm.\n\nFishing boats returned to the village within a year.");
-    await page.click("#split");
+    await copyLastInBrowserSayingIt(
+      page,
+      "The harbour was rebuilt after the storm.\n\nFishing boats returned to the village within a year.",
+    );
     await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 2);
-    await page.check("input[name=mode][value=browser]");
-    await page.check("#decode");
     await page.evaluate(() => {
       const status = document.getElementById("status") as HTMLElement;
       const seen: string[] = [];
@@ -304,15 +312,7 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
   it("says so where the deployment has no decoder, and still predicts in the browser", async () => {
     const page = await browser.newPage();
     await page.route("**/decoder/*", (route) => route.fulfill({ status: 404, body: "Not Found" }));
-    await page.goto(base);
-    await page.waitForSelector("body[data-ready=true]");
-    await page.$$eval("#models input", (inputs) => {
-      for (const i of inputs as HTMLInputElement[]) i.checked = i.value === "copy-last";
-    });
-    await page.fill("#passage", "A lighthouse keeper logs the passing ships every night.");
-    await page.click("#split");
-    await page.check("input[name=mode][value=browser]");
-    await page.check("#decode");
+    await copyLastInBrowserSayingIt(page, "A lighthouse keeper logs the passing ships every night.");
     await page.click("#predict");
     await page.waitForFunction(() => /^(Ran|Failed)/.test(document.querySelector("#status")?.textContent ?? ""), null, { timeout: 60_000 });
     expect(await page.textContent("#status")).toMatch(/^Ran in this browser/);
