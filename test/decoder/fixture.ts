@@ -28,6 +28,14 @@ export function unitVector(dim: number, seed: number): Float32Array {
   return v.map((x) => x / n);
 }
 
+/** Four short sentences of the tiny vocabulary (ids 6..39) for training tests. */
+export const tinySentences: number[][] = [
+  [6, 7, 8, 9],
+  [10, 11, 12, 13, 14, 15],
+  [16, 6, 17],
+  [20, 21, 22, 23, 24],
+];
+
 /** A sentence set of `sentences` (token ids) with seeded unit vectors (seed `vectorSeed + i` for sentence i). */
 export function tinySentenceSet(sentences: readonly number[][], articles: string[], vectorSeed = 50, dim = tinyConfig.dim): SentenceSet {
   const offsets = new Uint32Array(sentences.length + 1);

@@ -9,20 +9,13 @@ import { readDecoder, writeDecoder } from "../../src/decoder/model-node.ts";
 import { type TrainDecoderOptions, trainDecoder } from "../../src/decoder/train-node.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tempDir } from "../helpers.ts";
-import { tinyConfig, tinyModel, tinySentenceSet } from "./fixture.ts";
+import { tinyConfig, tinyModel, tinySentenceSet, tinySentences } from "./fixture.ts";
 
 const { dim } = tinyConfig;
 // Six sentences, batches of 2: 3 batches an epoch, so 5 steps stop mid-epoch (epoch 2, batch 2 done). After 5 steps
 // TF.js's pow(0.999, 6) differs from the product it accumulated (0.999 * ... * 0.999) in the last bit: the cut falls
 // where restoring Adam's bias correction with setWeights alone would be caught.
-const sentences = [
-  [6, 7, 8, 9],
-  [10, 11, 12, 13, 14, 15],
-  [16, 6, 17],
-  [20, 21, 22, 23, 24],
-  [25, 26, 27],
-  [28, 29, 30, 31, 32, 33, 34],
-];
+const sentences = [...tinySentences, [25, 26, 27], [28, 29, 30, 31, 32, 33, 34]];
 
 function fixtureSet(articles: string[], vectorSeed = 50): SentenceSet {
   return tinySentenceSet(sentences, articles, vectorSeed);

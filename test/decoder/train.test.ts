@@ -15,15 +15,10 @@ import { tfDecoderLoss, toDecoderParams } from "../../src/decoder/tf-decoder.ts"
 import { trainDecoder } from "../../src/decoder/train-node.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tempDir } from "../helpers.ts";
-import { tinyConfig, tinyModel, tinySentenceSet } from "./fixture.ts";
+import { tinyConfig, tinyModel, tinySentenceSet, tinySentences } from "./fixture.ts";
 
 const { dim } = tinyConfig;
-const sentences = [
-  [6, 7, 8, 9],
-  [10, 11, 12, 13, 14, 15],
-  [16, 6, 17],
-  [20, 21, 22, 23, 24],
-];
+const sentences = tinySentences;
 
 function fixtureSet(articles: string[]): SentenceSet {
   return tinySentenceSet(sentences, articles);
