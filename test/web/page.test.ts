@@ -16,6 +16,20 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
   let cleanup: () => Promise<void>;
   let browser: import("playwright-core").Browser;
 
+  /** Records every status line the page shows into window.statuses, in order (a poll could miss a short one). */
+  async function recordStatuses(page: import("playwright-core").Page): Promise<void> {
+    await page.evaluate(() => {
+      const status = document.getElementById("status") as HTMLElement;
+      const seen: string[] = [];
+      (window as unknown as { statuses: string[] }).statuses = seen;
+      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+  }
+
   /** The page with copy-last as the only model, `passage` split into the chain, in-browser mode and "Say it" on. */
   async function copyLastInBrowserSayingIt(page: import("playwright-core").Page, passage: string): Promise<void> {
     await page.goto(base);
@@ -177,17 +191,7 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
     await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 5);
     expect(await page.$$eval("#chain li[data-row]", (li) => li.length)).toBe(0);
 
-    // Every status line the page shows, in order (a poll could miss a short one).
-    await page.evaluate(() => {
-      const status = document.getElementById("status") as HTMLElement;
-      const seen: string[] = [];
-      (window as unknown as { statuses: string[] }).statuses = seen;
-      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    await recordStatuses(page);
     // Rows and their shown scores (3 decimals): the same encoder on the same core gives the same vectors.
     // Same rows in the same order; scores within 0.002. The two modes embed and predict with the same INT8 weights,
     // yet a shown score can differ in its 3rd decimal (seen: 0.532 on the server, 0.531 in the browser). The cause
@@ -264,16 +268,7 @@ describe.skipIf(!haveChromium)("web page (npm start) in headless Chromium", () =
       "The harbour was rebuilt after the storm.\n\nFishing boats returned to the village within a year.",
     );
     await page.waitForFunction(() => document.querySelectorAll("#chain li").length === 2);
-    await page.evaluate(() => {
-      const status = document.getElementById("status") as HTMLElement;
-      const seen: string[] = [];
-      (window as unknown as { statuses: string[] }).statuses = seen;
-      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, {
-        childList: true,
-        characterData: true,
-        subtree: true,
-      });
-    });
+    await recordStatuses(page);
     expect(decoderFiles).toEqual([]); // nothing is downloaded before a prediction asks for text
     const generatedIn = async (mode: "server" | "browser") => {
       await page.check(`input[name=mode][value=${mode}]`);
