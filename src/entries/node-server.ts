@@ -65,6 +65,9 @@ export interface ServerOptions {
   decoder?: string;
 }
 
+/** What the page may fetch of the decoder directory (src/web/client/page-decoder.ts). */
+const DECODER_FILES = new Set(["model.json", "weights.bin"]);
+
 /** The decoder directory to load, or undefined: the option, else $LVM_DECODER, else models/decoder/ if present. */
 export function decoderDir(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dir = option ?? env.LVM_DECODER;
@@ -237,6 +240,14 @@ export async function startServer(options: ServerOptions) {
       // The web page (public/, built by npm run build) and onnxruntime-web for its WebGPU path: no CDN.
       extend: (a) => {
         a.use("/ort/*", serveStatic({ root: ortDir, rewriteRequestPath: (p) => p.replace(/^\/ort\//, "") }));
+        // The page's in-browser decoder reads this server's decoder (its two files; none: 404), not the build's copy
+        // of the shipped one in public/decoder/, so LVM_DECODER=off or another directory holds on both paths.
+        a.use("/decoder/*", async (c, next) => {
+          if (decoderPath && DECODER_FILES.has(c.req.path.slice("/decoder/".length))) await next();
+          else return c.notFound();
+        });
+        if (decoderPath) a.use("/decoder/*", serveStatic({ root: decoderPath, rewriteRequestPath: (p) => p.replace(/^\/decoder\//, "") }));
+        a.use("/decoder/*", async (c) => c.notFound());
         a.use("/*", serveStatic({ root: publicDir }));
       },
     });

@@ -1,6 +1,7 @@
+import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { startNodeServer, tempDir } from "../helpers.ts";
+import { REPO, startNodeServer, tempDir } from "../helpers.ts";
 
 it("npm start's entry serves the embedded demo store on PORT", async () => {
   await using dir = await tempDir();
@@ -38,4 +39,33 @@ it("the engine settings come from the options, else LVM_BACKEND / LVM_BATCH_WIND
   expect(() => engineSettings({}, { LVM_BACKEND: "gpu" })).toThrow(/unknown backend 'gpu'/);
   expect(() => engineSettings({}, { LVM_BATCH_WINDOW_MS: "-1" })).toThrow(/LVM_BATCH_WINDOW_MS must be a number of milliseconds/);
   expect(() => engineSettings({}, { LVM_MAX_BATCH: "0" })).toThrow(/LVM_MAX_BATCH must be a positive integer, got '0'/);
+});
+
+it("the page's decoder files come from the server's decoder: LVM_DECODER=<dir> serves that directory's, off serves none", async () => {
+  await using dir = await tempDir();
+  // The shipped decoder with model.json rewritten (same content, other bytes), so the test sees which copy is served.
+  const decoder = join(dir.path, "decoder");
+  await mkdir(decoder);
+  const manifest = `${JSON.stringify(JSON.parse(await readFile(join(REPO, "models/decoder/model.json"), "utf8")), null, 2)}\n`;
+  await writeFile(join(decoder, "model.json"), manifest);
+  await symlink(join(REPO, "models/decoder/weights.bin"), join(decoder, "weights.bin"));
+  await writeFile(join(decoder, "notes.txt"), "not for the page");
+  const served = await startNodeServer({ LVM_METRICS_DB: join(dir.path, "a.sqlite"), LVM_DECODER: decoder });
+  try {
+    expect(await (await fetch(`${served.base}/decoder/model.json`)).text()).toBe(manifest);
+    const weights = await fetch(`${served.base}/decoder/weights.bin`);
+    expect(Number(weights.headers.get("content-length"))).toBe((await stat(join(REPO, "models/decoder/weights.bin"))).size);
+    await weights.body?.cancel();
+    expect((await fetch(`${served.base}/decoder/notes.txt`)).status).toBe(404);
+  } finally {
+    served.stop();
+  }
+  const off = await startNodeServer({ LVM_METRICS_DB: join(dir.path, "b.sqlite"), LVM_DECODER: "off" });
+  try {
+    // public/decoder/ holds the build's copy of the shipped decoder; a server without a decoder must not hand it out.
+    for (const file of ["model.json", "weights.bin"]) expect((await fetch(`${off.base}/decoder/${file}`)).status, file).toBe(404);
+    expect((await (await fetch(`${off.base}/healthz`)).json()).decoder).toBe(false);
+  } finally {
+    off.stop();
+  }
 });
