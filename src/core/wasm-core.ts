@@ -27,6 +27,8 @@ export interface CoreExports {
   addInPlace(y: number, x: number, n: number): void;
   addRowsCyclic(x: number, pos: number, rows: number, period: number, dim: number): void;
   l2NormalizeRows(x: number, rows: number, dim: number): void;
+  /** out[r] = log-sum-exp of row r of x: [rows, n], f32 (the decoder's log-probabilities). */
+  logSumExpRows(x: number, rows: number, n: number, out: number): void;
   searchI8(
     vectors: number,
     rowScales: number,

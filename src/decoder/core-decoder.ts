@@ -141,6 +141,15 @@ export class CoreDecoder implements DecoderRunner {
     return new Float32Array(logits.f32(rows * V));
   }
 
+  logSumExpRows(logits: Float32Array, rows: number): Float32Array {
+    const V = this.config.vocab;
+    const x = this.buf("logits", rows * V * 4);
+    x.f32(rows * V).set(logits.subarray(0, rows * V));
+    const out = this.buf("lse", rows * 4);
+    this.core.exports.logSumExpRows(x.aligned, rows, V, out.aligned);
+    return new Float32Array(out.f32(rows));
+  }
+
   dispose(): void {
     for (const l of this.layers.values()) freeLinear(l);
     this.scratch.free();

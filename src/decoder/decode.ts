@@ -12,17 +12,28 @@ export interface Hypothesis {
   logProb: number;
 }
 
-/** log-softmax of one row of logits, in place, with the never-text ids at -Infinity (and </s> when `noEnd`). */
-function logSoftmaxRow(logits: Float32Array, offset: number, vocab: number, noEnd: boolean): Float32Array {
-  const row = logits.subarray(offset, offset + vocab);
-  for (let id = 0; id < FIRST_PIECE_ID; id++) if (id !== EOS_ID || noEnd) row[id] = Number.NEGATIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < vocab; i++) if (row[i] > max) max = row[i];
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(row[i] - max);
-  const lse = max + Math.log(sum);
-  for (let i = 0; i < vocab; i++) row[i] -= lse;
-  return row;
+/**
+ * Masks the never-text ids of each of `rows` rows of logits to -Infinity in place (and </s> when `noEnd`) and returns
+ * each row's log-sum-exp: piece i of row r has log-probability logits[r * V + i] - lse[r]. The rows are not
+ * normalised in place, since a decode reads the log-probabilities of the few pieces it picks, and ranking by logit is
+ * ranking by log-probability. The core's SIMD kernel sums where the runner has one: a JS log-softmax of each row was
+ * 22% of a refined decode's time (`node --cpu-prof`, docs/decoder.md).
+ */
+function maskRows(runner: DecoderRunner, logits: Float32Array, rows: number, noEnd: boolean): Float32Array {
+  const V = runner.config.vocab;
+  for (let r = 0; r < rows; r++)
+    for (let id = 0; id < FIRST_PIECE_ID; id++) if (id !== EOS_ID || noEnd) logits[r * V + id] = Number.NEGATIVE_INFINITY;
+  if (runner.logSumExpRows) return runner.logSumExpRows(logits, rows);
+  const lse = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const row = logits.subarray(r * V, (r + 1) * V);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < V; i++) if (row[i] > max) max = row[i];
+    let sum = 0;
+    for (let i = 0; i < V; i++) sum += Math.exp(row[i] - max);
+    lse[r] = max + Math.log(sum);
+  }
+  return lse;
 }
 
 function checkVectors(runner: DecoderRunner, vectors: Float32Array, rows: number): void {
@@ -44,12 +55,13 @@ export function greedyDecode(
   const tokens = new Int32Array(rows).fill(BOS_ID);
   for (let t = 0; t <= maxTokens && done.includes(0); t++) {
     const logits = runner.step(state, tokens);
+    const lse = maskRows(runner, logits, rows, t === 0);
     for (let r = 0; r < rows; r++) {
       if (done[r]) continue;
-      const row = logSoftmaxRow(logits, r * V, V, t === 0);
+      const row = logits.subarray(r * V, (r + 1) * V);
       let best = EOS_ID;
       if (t < maxTokens) for (let i = 0; i < V; i++) if (row[i] > row[best]) best = i;
-      out[r].logProb += row[best];
+      out[r].logProb += row[best] - lse[r];
       if (best === EOS_ID) done[r] = 1;
       else out[r].ids.push(best);
       tokens[r] = best;
@@ -79,14 +91,15 @@ export function beamDecode(
   for (let t = 0; t <= maxTokens && beams.length > 0; t++) {
     const tokens = beams.map((b) => (b.ids.length ? b.ids[b.ids.length - 1] : BOS_ID));
     const logits = runner.step(state, tokens);
+    const lse = maskRows(runner, logits, beams.length, t === 0);
     const candidates: { from: number; id: number; logProb: number }[] = [];
     for (let r = 0; r < beams.length; r++) {
-      const row = logSoftmaxRow(logits, r * V, V, t === 0);
+      const row = logits.subarray(r * V, (r + 1) * V);
       if (t === maxTokens) {
-        candidates.push({ from: r, id: EOS_ID, logProb: beams[r].logProb + row[EOS_ID] });
+        candidates.push({ from: r, id: EOS_ID, logProb: beams[r].logProb + row[EOS_ID] - lse[r] });
         continue;
       }
-      for (const id of topIds(row, width)) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] });
+      for (const id of topIds(row, width)) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] - lse[r] });
     }
     candidates.sort((a, b) => b.logProb - a.logProb);
     const next: Hypothesis[] = [];
@@ -111,20 +124,26 @@ export function beamDecode(
 /** The `k` ids of the highest finite values of `row`, best first (one pass, insertion into a short sorted list). */
 export function topIds(row: Float32Array, k: number): number[] {
   const top: number[] = [];
+  // The k-th best value so far (-Infinity, never kept, until there are k): most pieces cost one comparison.
+  let floor = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < row.length; i++) {
     const x = row[i];
-    if (x === Number.NEGATIVE_INFINITY || (top.length === k && x <= row[top[k - 1]])) continue;
+    if (x <= floor) continue;
     let j = top.length < k ? top.length : k - 1;
     while (j > 0 && row[top[j - 1]] < x) {
       if (j < k) top[j] = top[j - 1];
       j--;
     }
     top[j] = i;
+    if (top.length === k) floor = row[top[k - 1]];
   }
   return top;
 }
 
-/** `count` sampled hypotheses for one vector: temperature, then the top-k pieces. */
+/**
+ * `count` sampled hypotheses for one vector: temperature, then the top-k pieces. Finished rows leave the state, so a
+ * step runs only the live ones (a step's cost is per row; samples end at different lengths).
+ */
 export function sampleDecode(
   runner: DecoderRunner,
   vector: Float32Array,
@@ -134,18 +153,20 @@ export function sampleDecode(
 ): Hypothesis[] {
   checkVectors(runner, vector, 1);
   const { temperature = 0.8, topK = 40, maxTokens = runner.config.maxTokens } = options;
-  const { vocab: V, dim } = runner.config;
+  const { vocab: V, dim, hidden: H } = runner.config;
   const vectors = new Float32Array(count * dim);
   for (let r = 0; r < count; r++) vectors.set(vector, r * dim);
-  const state = runner.start(vectors, count);
+  let state = runner.start(vectors, count);
   const out: Hypothesis[] = Array.from({ length: count }, () => ({ ids: [], logProb: 0 }));
-  const done = new Uint8Array(count);
-  const tokens = new Int32Array(count).fill(BOS_ID);
-  for (let t = 0; t <= maxTokens && done.includes(0); t++) {
+  /** live[r]: the hypothesis that state row r extends. */
+  let live = Array.from({ length: count }, (_, r) => r);
+  let tokens = new Int32Array(count).fill(BOS_ID);
+  for (let t = 0; t <= maxTokens && live.length > 0; t++) {
     const logits = runner.step(state, tokens);
-    for (let r = 0; r < count; r++) {
-      if (done[r]) continue;
-      const row = logSoftmaxRow(logits, r * V, V, t === 0);
+    const lse = maskRows(runner, logits, live.length, t === 0);
+    const keep: number[] = [];
+    for (let r = 0; r < live.length; r++) {
+      const row = logits.subarray(r * V, (r + 1) * V);
       let pick = EOS_ID;
       if (t < maxTokens) {
         const ids = topIds(row, topK);
@@ -160,11 +181,18 @@ export function sampleDecode(
           }
         }
       }
-      out[r].logProb += row[pick];
-      if (pick === EOS_ID) done[r] = 1;
-      else out[r].ids.push(pick);
+      const h = out[live[r]];
+      h.logProb += row[pick] - lse[r];
+      if (pick === EOS_ID) continue;
+      h.ids.push(pick);
       tokens[r] = pick;
+      keep.push(r);
     }
+    if (keep.length < live.length && keep.length > 0) {
+      state = gatherRows(state, keep, H, runner.condWidth);
+      tokens = Int32Array.from(keep, (r) => tokens[r]);
+    }
+    live = keep.map((r) => live[r]);
   }
   return out;
 }

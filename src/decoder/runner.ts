@@ -20,6 +20,11 @@ export interface DecoderRunner {
   start(vectors: Float32Array, rows: number): DecoderState;
   /** Feeds tokens [rows] (the previous token, <s> first), updates state.h in place, returns logits [rows, vocab]. */
   step(state: DecoderState, tokens: ArrayLike<number>): Float32Array;
+  /**
+   * Optional: the log-sum-exp of each row of `logits` [rows, vocab] (as step returned them, some ids masked to
+   * -Infinity). The core runs a SIMD kernel; without it decode.ts sums in JS.
+   */
+  logSumExpRows?(logits: Float32Array, rows: number): Float32Array;
 }
 
 /** A new state holding rows `from[i]` of `state`, in that order. */

@@ -259,6 +259,28 @@ describe("core kernels vs TypeScript references", () => {
     }
   });
 
+  it("logSumExpRows matches a float64 log-sum-exp per row (scalar tail, masked -Infinity, large logits)", () => {
+    // Rows of 8,192 (the decoder's vocabulary) and of 37 (not a multiple of 4: the scalar tail).
+    for (const n of [8192, 37]) {
+      const rows = 3;
+      const x = random(rows * n, 41 + n, 12);
+      x[0] = Number.NEGATIVE_INFINITY; // masked pieces, as the decoder leaves them
+      x[5] = Number.NEGATIVE_INFINITY;
+      x[n + 7] = 95; // a logit whose exp overflows f32 unless the max is taken out first
+      x[2 * n + n - 1] = 30; // the row's max in the tail
+      const [xb, out] = [core.fromF32(x), core.buffer(rows * 4)];
+      core.exports.logSumExpRows(xb.aligned, rows, n, out.aligned);
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(x.subarray(r * n, (r + 1) * n));
+        const max = Math.max(...row);
+        const expected = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+        expect(Math.abs(out.f32(rows)[r] - expected), `n ${n}, row ${r}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
+      }
+      xb.free();
+      out.free();
+    }
+  });
+
   it("attention matches softmax(q k^T / sqrt(dh)) v per head", () => {
     const [batch, T, W, heads] = [2, 5, 16, 4];
     const [q, k, v] = [random(batch * T * W, 21, 2), random(batch * T * W, 22, 2), random(batch * T * W, 23)];

@@ -6,10 +6,12 @@ import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { makeBatch } from "../../src/decoder/batches.ts";
 import { CoreDecoder } from "../../src/decoder/core-decoder.ts";
 import type { SentenceSet } from "../../src/decoder/dataset-format.ts";
-import { beamDecode, greedyDecode, topIds } from "../../src/decoder/decode.ts";
+import { beamDecode, greedyDecode, sampleDecode, topIds } from "../../src/decoder/decode.ts";
 import { ReferenceDecoder, referenceLogits } from "../../src/decoder/reference.ts";
+import type { DecoderRunner } from "../../src/decoder/runner.ts";
 import { BOS_ID } from "../../src/decoder/text.ts";
 import { tfDecoderLogits, tfDecoderLoss, toDecoderParams } from "../../src/decoder/tf-decoder.ts";
+import { createRng } from "../../src/lvm/rng.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { cosine, maxAbsDiff } from "../helpers.ts";
 import { tinyConfig, tinyModel, unitVector } from "./fixture.ts";
@@ -93,6 +95,42 @@ describe("decoder forward vs the reference", () => {
       const beam4 = beamDecode(runner, vec, 4, { lengthPenalty: 0 });
       expect(beam4[0].logProb).toBeGreaterThanOrEqual(greedy.logProb - 1e-9);
     }
+  });
+
+  it("sampling steps only the live rows: each step runs the hypotheses that have not ended", () => {
+    const reference = new ReferenceDecoder(model);
+    const rowsPerStep: number[] = [];
+    const counting: DecoderRunner = {
+      config: reference.config,
+      condWidth: reference.condWidth,
+      start: (vectors, rows) => reference.start(vectors, rows),
+      step: (state, tokens) => {
+        rowsPerStep.push(state.rows);
+        return reference.step(state, tokens);
+      },
+    };
+    const hyps = sampleDecode(counting, unitVector(dim, 34), 6, createRng(5), { temperature: 1.5, topK: vocab, maxTokens: 60 });
+    // Hypothesis i took ids.length + 1 steps (its pieces, then </s>, or the forced end at maxTokens).
+    const expected = Array.from({ length: rowsPerStep.length }, (_, t) => hyps.filter((h) => h.ids.length + 1 > t).length);
+    expect(rowsPerStep).toEqual(expected);
+    expect(new Set(hyps.map((h) => h.ids.length)).size).toBeGreaterThan(1); // the fixture's samples end at different steps
+  });
+
+  it("log-probabilities summed by the core's kernel equal the JS sum's: same beams, same scores as on the reference", () => {
+    const coreRunner = new CoreDecoder(core, model, "f32");
+    const reference: DecoderRunner = new ReferenceDecoder(model);
+    expect(reference.logSumExpRows).toBeUndefined(); // the reference takes decode.ts's JS path
+    for (const seed of [31, 32]) {
+      const vec = unitVector(dim, seed);
+      const [onCore, onReference] = [beamDecode(coreRunner, vec, 4), beamDecode(reference, vec, 4)];
+      expect(onCore.map((h) => h.ids)).toEqual(onReference.map((h) => h.ids));
+      for (const [i, h] of onCore.entries()) expect(h.logProb).toBeCloseTo(onReference[i].logProb, 3);
+    }
+    // The kernel's sum normalises: one step's probabilities, exp(logit - lse), add up to 1.
+    const logits = coreRunner.step(coreRunner.start(unitVector(dim, 33), 1), [BOS_ID]);
+    const [lse] = coreRunner.logSumExpRows(logits, 1);
+    expect(logits.reduce((a, x) => a + Math.exp(x - lse), 0)).toBeCloseTo(1, 5);
+    coreRunner.dispose();
   });
 
   it("TF.js teacher-forced logits match the reference, and the loss is their masked cross-entropy", () => {

@@ -15,6 +15,6 @@ export { hnswSearch } from "./hnsw";
 export { linearF32, linearI8, quantizeRows } from "./linear";
 export { alloc, free } from "./memory";
 export { gelu } from "./gelu";
-export { addInPlace, addRowsCyclic, attention, gruGates, l2NormalizeRows, layerNorm, lstmGates } from "./nn";
+export { addInPlace, addRowsCyclic, attention, gruGates, l2NormalizeRows, layerNorm, logSumExpRows, lstmGates } from "./nn";
 export { linearI8Packed, packedI8Bytes, packI8, quantizeRowsI16 } from "./packed";
 export { rowSumsI8, searchI8, selectTopK } from "./search";

@@ -161,3 +161,27 @@ export function l2NormalizeRows(x: usize, rows: i32, dim: i32): void {
     for (let i: usize = 0; i < (<usize>dim << 2); i += 16) v128.store(xr + i, f32x4.mul(v128.load(xr + i), inv));
   }
 }
+
+/**
+ * out[r] = log(sum_i exp(x[r, i])) for x: [rows, n], out: [rows]; four lanes at a time, a scalar tail when n is not a
+ * multiple of 4. The decoder's log-probabilities are logit - out[r] (src/decoder/decode.ts): 8k exps a row took
+ * ~80 us in JS, most of a refined decode's host time. The row's max is subtracted first, so exp never overflows;
+ * -Infinity entries (masked pieces) add expF32x4's clamped exp(-87) ~ 1.6e-38, which does not show in the f32 sum.
+ */
+export function logSumExpRows(x: usize, rows: i32, n: i32, out: usize): void {
+  const bytes = <usize>n << 2;
+  const simdBytes = <usize>(n & ~3) << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * bytes;
+    let mx = f32x4.splat(-Infinity);
+    for (let i: usize = 0; i < simdBytes; i += 16) mx = f32x4.max(mx, v128.load(xr + i));
+    let m = Mathf.max(Mathf.max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), Mathf.max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    for (let i = simdBytes; i < bytes; i += 4) m = Mathf.max(m, load<f32>(xr + i));
+    const mv = f32x4.splat(m);
+    let acc = f32x4.splat(0);
+    for (let i: usize = 0; i < simdBytes; i += 16) acc = f32x4.add(acc, expF32x4(f32x4.sub(v128.load(xr + i), mv)));
+    let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (let i = simdBytes; i < bytes; i += 4) s += Mathf.exp(load<f32>(xr + i) - m);
+    store<f32>(out + (<usize>r << 2), m + Mathf.log(s));
+  }
+}
