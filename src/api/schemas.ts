@@ -109,6 +109,13 @@ const decodeOptions = z
       .max(4)
       .optional()
       .openapi({ description: "how far each step moves the conditioning against the error (default 0.2)" }),
+    patience: z
+      .number()
+      .int()
+      .min(0)
+      .max(8)
+      .optional()
+      .openapi({ description: "refinement steps in a row that may find no better text before refinement stops (default 0)" }),
     seed: z
       .number()
       .int()

@@ -1,11 +1,18 @@
 // `lvm decode`: vectors (a .f32 file, JSON on stdin, or texts embedded here) -> generated text with refinement.
 import { readFile } from "node:fs/promises";
 import { text as readStdin } from "node:stream/consumers";
-import { DEFAULT_BEAM, DEFAULT_SAMPLES, DEFAULT_STEPS } from "../decoder/refine.ts";
+import {
+  DEFAULT_BEAM,
+  DEFAULT_FEEDBACK,
+  DEFAULT_PATIENCE,
+  DEFAULT_SAMPLES,
+  DEFAULT_STEPS,
+  DEFAULT_TEMPERATURE,
+} from "../decoder/refine.ts";
 import { loadVectorDecoder } from "../decoder/vector-decoder-node.ts";
 import { vectorsFromF32, vectorsFromJson } from "../decoder/vector-input.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
-import { type Command, intOption, UsageError } from "./command.ts";
+import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
 
 export const decodeCommand: Command = {
   usage: `Usage: lvm decode --model <dir> [--vectors <file.f32> | --text <t> ... | JSON on stdin] [options]
@@ -19,6 +26,9 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
   --steps <n>        refinement steps after the first hypothesis (default 2; 0 = beam + re-rank only)
   --beam <n>         beam width (default 4)
   --samples <n>      sampled hypotheses per refinement step (default 8)
+  --temperature <t>  sampling temperature (default 0.8)
+  --feedback <f>     how far the conditioning vector moves against the error each step (default 0.2)
+  --patience <n>     steps in a row that may find no better text before refinement stops (default 0)
   --precision <p>    int8 (default) | f32: the decoder on the WASM core`,
   options: {
     model: { type: "string" },
@@ -27,6 +37,9 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
     steps: { type: "string" },
     beam: { type: "string" },
     samples: { type: "string" },
+    temperature: { type: "string" },
+    feedback: { type: "string" },
+    patience: { type: "string" },
     precision: { type: "string" },
   },
   async run(values) {
@@ -34,6 +47,14 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
     if (!model) throw new UsageError("--model is required");
     const precision = (values.precision as string | undefined) ?? "int8";
     if (precision !== "int8" && precision !== "f32") throw new UsageError(`--precision must be int8 or f32, got '${precision}'`);
+    const options = {
+      steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
+      beam: intOption(values.beam, "beam", DEFAULT_BEAM),
+      samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
+      temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
+      feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
+      patience: intOption(values.patience, "patience", DEFAULT_PATIENCE, 0),
+    };
     const encoder = await loadUseLiteCoreEncoder({ precision: "int8" });
     const { decoder } = await loadVectorDecoder(model, { precision, encoder });
     const texts = (values as unknown as { text?: string[] }).text;
@@ -43,11 +64,6 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
       input = vectorsFromF32(new Uint8Array(await readFile(values.vectors as string)), decoder.dim, values.vectors as string);
     else if (texts) input = { vectors: await encoder.embed(texts), count: texts.length };
     else input = vectorsFromJson(await readStdin(process.stdin), decoder.dim, "stdin");
-    const options = {
-      steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
-      beam: intOption(values.beam, "beam", DEFAULT_BEAM),
-      samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
-    };
     const started = performance.now();
     const decoded = await decoder.decode(input.vectors, input.count, options);
     decoded.forEach((d, index) => {

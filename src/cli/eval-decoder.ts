@@ -9,7 +9,14 @@ import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
-import { DEFAULT_BEAM, DEFAULT_FEEDBACK, DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_TEMPERATURE } from "../decoder/refine.ts";
+import {
+  DEFAULT_BEAM,
+  DEFAULT_FEEDBACK,
+  DEFAULT_PATIENCE,
+  DEFAULT_SAMPLES,
+  DEFAULT_STEPS,
+  DEFAULT_TEMPERATURE,
+} from "../decoder/refine.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
 import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
@@ -26,6 +33,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
   --samples <n>      sampled hypotheses per step (default 8)
   --temperature <t>  sampling temperature (default 0.8)
   --feedback <f>     how far the conditioning vector moves against the error each step (default 0.2)
+  --patience <n>     steps in a row that may find no better text before refinement stops (default 0)
   --max-tokens <n>   most pieces per generated text (default: the model's training length or the test set's
                      longest item, whichever is more, so paragraphs are not cut at the sentence length)
   --precision <p>    int8 (default) | f32
@@ -41,6 +49,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
     samples: { type: "string" },
     temperature: { type: "string" },
     feedback: { type: "string" },
+    patience: { type: "string" },
     "max-tokens": { type: "string" },
     precision: { type: "string" },
     "int8-check": { type: "string" },
@@ -78,6 +87,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
         samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
         temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
         feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
+        patience: intOption(values.patience, "patience", DEFAULT_PATIENCE, 0),
         maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
       },
       log: (line) => console.error(line),

@@ -13,7 +13,7 @@ export function decoderReportMarkdown(
     "# Decoder evaluation",
     "",
     `Model \`${meta.model}\`, ${r.sentences} held-out ${r.unit}s of \`${meta.test}\` (evenly spaced), retrieval over ${r.candidates} candidates.`,
-    `Refinement: ${r.options.steps} steps, beam ${r.options.beam}, ${r.options.samples} samples per step (temperature ${r.options.temperature}), feedback ${r.options.feedback}, at most ${r.options.maxTokens} pieces per text. Wall time ${meta.wallSeconds} s.`,
+    `Refinement: ${r.options.steps} steps, beam ${r.options.beam}, ${r.options.samples} samples per step (temperature ${r.options.temperature}), feedback ${r.options.feedback}, patience ${r.options.patience}, at most ${r.options.maxTokens} pieces per text. Wall time ${meta.wallSeconds} s.`,
     "",
     `Command: \`${meta.command}\``,
     "",

@@ -16,7 +16,7 @@
  */
 import { type SentenceSet, sentenceCount, sentenceIds } from "./dataset-format.ts";
 import { greedyDecode } from "./decode.ts";
-import { DEFAULT_FEEDBACK, DEFAULT_TEMPERATURE, decodeAndRefine, type EmbedTexts, type RefineOptions } from "./refine.ts";
+import { DEFAULT_FEEDBACK, DEFAULT_PATIENCE, DEFAULT_TEMPERATURE, decodeAndRefine, type EmbedTexts, type RefineOptions } from "./refine.ts";
 import type { DecoderRunner } from "./runner.ts";
 import { detokenize } from "./text.ts";
 import { corpusBleu, tokenF1, wordTokens } from "./text-metrics.ts";
@@ -40,7 +40,7 @@ export interface DecoderEvalReport {
   unit: "sentence" | "paragraph";
   sentences: number;
   candidates: number;
-  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens" | "temperature" | "feedback">>;
+  options: Required<Pick<RefineOptions, "steps" | "beam" | "samples" | "maxTokens" | "temperature" | "feedback" | "patience">>;
   rows: EvalRow[];
   /** Wall time of decodeAndRefine per sentence, ms (mean, p50). */
   refineMs: { mean: number; p50: number };
@@ -196,6 +196,7 @@ export async function evaluateDecoder(args: {
       maxTokens: refine.maxTokens,
       temperature: refine.temperature ?? DEFAULT_TEMPERATURE,
       feedback: refine.feedback ?? DEFAULT_FEEDBACK,
+      patience: refine.patience ?? DEFAULT_PATIENCE,
     },
     rows: [
       row(`retrieval (nearest stored ${unit}, true one removed)`, retrieval, false),

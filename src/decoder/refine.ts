@@ -4,8 +4,10 @@
  *   step 0: beam search on the target v; every hypothesis is embedded; the best by cosine to v is kept.
  *   step k: the conditioning vector moves against the best hypothesis's error, c <- unit(c + feedback * (v - e(best))),
  *           and beam search plus `samples` sampled hypotheses on c are embedded; a better cosine to v replaces the
- *           best, else refinement stops (the cosine stopped improving).
+ *           best. A step that finds nothing better leaves the best as it was, so the next step moves c further the
+ *           same way; after `patience` + 1 such steps in a row refinement stops (the cosine stopped improving).
  *
+ * A text is embedded once per decode (steps often find the same hypotheses again).
  * The answer is the best text seen, so its cosine is never below step 0's. Runtime-agnostic: the caller brings the
  * runner (reference or core) and an embed function (the encoder).
  */
@@ -29,6 +31,7 @@ export const DEFAULT_TEMPERATURE = 0.8;
  * the target, so more steps find a better text; 0.2 is as good as 0.1 within noise and faster (172 against 191 ms p50).
  */
 export const DEFAULT_FEEDBACK = 0.2;
+export const DEFAULT_PATIENCE = 0;
 
 export interface RefineOptions {
   /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default DEFAULT_STEPS (2). */
@@ -40,6 +43,8 @@ export interface RefineOptions {
   temperature?: number;
   /** How far the conditioning vector moves against the error each step. Default DEFAULT_FEEDBACK (0.2). */
   feedback?: number;
+  /** Steps in a row that may find no better text before refinement stops early. Default DEFAULT_PATIENCE (0). */
+  patience?: number;
   seed?: number;
   /** Most pieces a hypothesis may have. Default: the model's maxTokens (its training length). */
   maxTokens?: number;
@@ -103,27 +108,41 @@ interface Scored {
   vector: Float32Array;
 }
 
-/** Embeds the distinct non-empty texts of `hyps` and returns the best by cosine to `target` (null if none). */
-async function bestOf(hyps: Hypothesis[], pieces: readonly string[], embed: EmbedTexts, target: Float32Array): Promise<Scored | null> {
+/**
+ * Embeds the distinct non-empty texts of `hyps` that `seen` lacks (and adds them) and returns the best of all of
+ * `hyps` by cosine to `target` (null if none).
+ */
+async function bestOf(
+  hyps: Hypothesis[],
+  pieces: readonly string[],
+  embed: EmbedTexts,
+  target: Float32Array,
+  seen: Map<string, Scored>,
+): Promise<Scored | null> {
   const byText = new Map<string, number[]>();
   for (const h of hyps) {
     const text = detokenize(pieces, h.ids);
     if (text.length > 0 && !byText.has(text)) byText.set(text, h.ids);
   }
-  if (byText.size === 0) return null;
-  const texts = [...byText.keys()];
-  const dim = target.length;
-  const vectors = await embed(texts);
-  let best = 0;
-  let bestCos = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < texts.length; i++) {
-    const c = cosine(vectors, i * dim, target, dim);
-    if (c > bestCos) {
-      bestCos = c;
-      best = i;
-    }
+  const fresh = [...byText.keys()].filter((t) => !seen.has(t));
+  if (fresh.length > 0) {
+    const dim = target.length;
+    const vectors = await embed(fresh);
+    fresh.forEach((text, i) =>
+      seen.set(text, {
+        text,
+        ids: byText.get(text)!,
+        cosine: cosine(vectors, i * dim, target, dim),
+        vector: vectors.slice(i * dim, (i + 1) * dim),
+      }),
+    );
   }
-  return { text: texts[best], ids: byText.get(texts[best])!, cosine: bestCos, vector: vectors.slice(best * dim, (best + 1) * dim) };
+  let best: Scored | null = null;
+  for (const text of byText.keys()) {
+    const scored = seen.get(text)!;
+    if (!best || scored.cosine > best.cosine) best = scored;
+  }
+  return best;
 }
 
 export async function decodeAndRefine(
@@ -139,17 +158,20 @@ export async function decodeAndRefine(
     samples = DEFAULT_SAMPLES,
     temperature = DEFAULT_TEMPERATURE,
     feedback = DEFAULT_FEEDBACK,
+    patience = DEFAULT_PATIENCE,
     seed = 1,
     maxTokens = runner.config.maxTokens,
   } = options;
   const dim = runner.config.dim;
   const target = checkTargetVector(vector, dim);
   const rng = createRng(seed);
-  let best = await bestOf(beamDecode(runner, target, beam, { maxTokens }), pieces, embed, target);
+  const seen = new Map<string, Scored>();
+  let best = await bestOf(beamDecode(runner, target, beam, { maxTokens }), pieces, embed, target, seen);
   if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
   const history: RefineStep[] = [{ step: 0, text: best.text, ids: best.ids, cosine: best.cosine }];
   let cond = target.slice();
   let run = 0;
+  let stale = 0;
   for (let k = 1; k <= steps; k++) {
     run = k;
     let norm = 0;
@@ -163,8 +185,12 @@ export async function decodeAndRefine(
       ...beamDecode(runner, cond, beam, { maxTokens }),
       ...(samples > 0 ? sampleDecode(runner, cond, samples, rng, { temperature, maxTokens }) : []),
     ];
-    const candidate = await bestOf(hyps, pieces, embed, target);
-    if (!candidate || candidate.cosine <= best.cosine) break;
+    const candidate = await bestOf(hyps, pieces, embed, target, seen);
+    if (!candidate || candidate.cosine <= best.cosine) {
+      if (++stale > patience) break;
+      continue;
+    }
+    stale = 0;
     best = candidate;
     history.push({ step: k, text: best.text, ids: best.ids, cosine: best.cosine });
   }

@@ -98,7 +98,7 @@ describe("decode: true", () => {
     expect(body.generated.text).toBe(direct.text);
   });
 
-  it("decodeOptions reach the decoder: steps 0 runs no refinement step", async () => {
+  it("decodeOptions reach the decoder: steps 0 runs no refinement step; patience and feedback give the decoder's answer", async () => {
     const app = appWith({ decoder: async () => decoder });
     const body = await (
       await post(app, "/v1/next", { context, model: "copy-last", decode: true, decodeOptions: { steps: 0, beam: 2, samples: 0 } })
@@ -106,6 +106,10 @@ describe("decode: true", () => {
     expect(body.generated.steps).toBe(0);
     const [direct] = await decoder.decode(store.vector(5), 1, { steps: 0, beam: 2, samples: 0 });
     expect(body.generated.text).toBe(direct.text);
+    const options = { steps: 3, beam: 2, samples: 2, patience: 2, feedback: 0.5 };
+    const refined = await (await post(app, "/v1/next", { context, model: "copy-last", decode: true, decodeOptions: options })).json();
+    const [same] = await decoder.decode(store.vector(5), 1, options);
+    expect({ text: refined.generated.text, steps: refined.generated.steps }).toEqual({ text: same.text, steps: same.steps });
   });
 
   it("/v1/generate adds generated text to every step, for that step's predicted vector", async () => {
@@ -180,6 +184,7 @@ describe("decode errors", () => {
       [{ decode: true, decodeOptions: { steps: 9 } }, "decodeOptions.steps"],
       [{ decode: true, decodeOptions: { beam: 0 } }, "decodeOptions.beam"],
       [{ decode: true, decodeOptions: { temperature: 0 } }, "decodeOptions.temperature"],
+      [{ decode: true, decodeOptions: { patience: -1 } }, "decodeOptions.patience"],
       [{ decode: true, decodeOptions: { stepz: 1 } }, "decodeOptions"],
     ];
     for (const path of ["/v1/next", "/v1/generate"]) {
@@ -218,7 +223,15 @@ describe("the OpenAPI document", () => {
       expect(schemas[name].properties.decode).toMatchObject({ type: "boolean", default: false });
       expect(schemas[name].properties.decodeOptions).toEqual({ $ref: "#/components/schemas/DecodeOptions" });
     }
-    expect(Object.keys(schemas.DecodeOptions.properties).sort()).toEqual(["beam", "feedback", "samples", "seed", "steps", "temperature"]);
+    expect(Object.keys(schemas.DecodeOptions.properties).sort()).toEqual([
+      "beam",
+      "feedback",
+      "patience",
+      "samples",
+      "seed",
+      "steps",
+      "temperature",
+    ]);
     expect(schemas.NextResponse.properties.generated).toEqual({ $ref: "#/components/schemas/GeneratedText" });
     const stepProperties = schemas.ChainStep.allOf.find((s: { properties?: object }) => s.properties).properties;
     expect(stepProperties.generated).toEqual({ $ref: "#/components/schemas/GeneratedText" });

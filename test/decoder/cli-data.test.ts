@@ -65,16 +65,21 @@ describe("lvm decoder-data --unit paragraph, lvm eval-decoder --max-tokens", asy
     expect(JSON.parse(await readFile(join(dir.path, "e2", "decoder-eval.json"), "utf8")).options.maxTokens).toBe(10);
   });
 
-  it("eval-decoder passes --temperature and --feedback to refinement, and refuses values that are not > 0", async () => {
+  it("eval-decoder passes --temperature, --feedback and --patience to refinement, and refuses values out of range", async () => {
     const common = ["eval-decoder", "--model", model, "--test", paras, "--sentences", "2", "--steps", "1", "--beam", "1", "--samples", "2"];
-    const r = lvm([...common, "--out", join(dir.path, "e3"), "--temperature", "0.5", "--feedback", "2"]);
+    const r = lvm([...common, "--out", join(dir.path, "e3"), "--temperature", "0.5", "--feedback", "2", "--patience", "1"]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(dir.path, "e3", "decoder-eval.json"), "utf8")).options).toMatchObject({
       temperature: 0.5,
       feedback: 2,
+      patience: 1,
     });
+    expect(await readFile(join(dir.path, "e3", "decoder-eval.md"), "utf8")).toContain("feedback 2, patience 1,");
     const bad = lvm([...common, "--out", join(dir.path, "e4"), "--temperature", "0"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--temperature must be a number > 0, got '0'/);
+    const badPatience = lvm([...common, "--out", join(dir.path, "e5"), "--patience", "1.5"]);
+    expect(badPatience.status).toBe(2);
+    expect(badPatience.stderr).toMatch(/--patience must be an integer >= 0, got '1.5'/);
   });
 });

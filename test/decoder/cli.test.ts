@@ -34,6 +34,12 @@ describe("lvm decode", async () => {
     const j = lvm(["decode", "--model", model, "--steps", "0"], JSON.stringify([[...unitVector(512, 1)], [...unitVector(512, 2)]]));
     expect(j.status, j.stderr).toBe(0);
     expect(j.stdout.trim().split("\n")).toHaveLength(2);
+    // The refinement settings of eval-decoder, here too; a text that never improves runs patience + 1 steps.
+    const tuned = ["decode", "--model", model, "--steps", "4", "--samples", "1", "--temperature", "0.5", "--feedback", "0.3"];
+    const p = lvm([...tuned, "--patience", "4"], JSON.stringify([[...unitVector(512, 1)]]));
+    expect(p.status, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout).steps).toBe(4);
+    expect(lvm([...tuned, "--feedback", "0"], "[]").stderr).toMatch(/--feedback must be a number > 0, got '0'/);
   });
 
   it("refuses a wrong size, NaN, zeros and a ragged .f32 file, naming what is wrong", async () => {

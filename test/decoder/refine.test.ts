@@ -1,5 +1,6 @@
 // The refinement loop on the tiny decoder with stand-in encoders: it keeps the best text seen, stops when the
-// cosine stops improving, and refuses malformed target vectors by name.
+// cosine stops improving (after `patience` more tries), embeds each text once, and refuses malformed target vectors
+// by name.
 import { describe, expect, it } from "vitest";
 import { ReferenceDecoder } from "../../src/decoder/reference.ts";
 import { checkTargetVector, decodeAndRefine, type EmbedTexts } from "../../src/decoder/refine.ts";
@@ -47,6 +48,24 @@ describe("decodeAndRefine", () => {
     const out = await decodeAndRefine(runner, constant, tinyPieces, unitVector(dim, 3), { steps: 5 });
     expect(out.steps).toBe(1);
     expect(out.history).toHaveLength(1);
+  });
+
+  it("with patience p it stops after p + 1 steps in a row without a better text; a text is embedded once per decode", async () => {
+    const constant: EmbedTexts = async (texts) => {
+      const out = new Float32Array(texts.length * dim);
+      for (let i = 0; i < texts.length; i++) out.set(unitVector(dim, 9), i * dim);
+      return out;
+    };
+    const out = await decodeAndRefine(runner, constant, tinyPieces, unitVector(dim, 3), { steps: 6, patience: 2 });
+    expect(out.steps).toBe(3);
+    expect(out.history).toHaveLength(1);
+    for (const seed of [1, 2, 3]) {
+      const calls: string[][] = [];
+      await decodeAndRefine(runner, hashEncoder(calls), tinyPieces, unitVector(dim, 100 + seed), { steps: 6, patience: 6, seed });
+      const embedded = calls.flat();
+      expect(calls.length).toBeGreaterThan(2);
+      expect(new Set(embedded).size).toBe(embedded.length);
+    }
   });
 
   it("with steps 0 it is beam search re-ranked by cosine, one encoder call", async () => {
