@@ -1,18 +1,11 @@
 // `lvm decode`: vectors (a .f32 file, JSON on stdin, or texts embedded here) -> generated text with refinement.
 import { readFile } from "node:fs/promises";
 import { text as readStdin } from "node:stream/consumers";
-import {
-  DEFAULT_BEAM,
-  DEFAULT_FEEDBACK,
-  DEFAULT_PATIENCE,
-  DEFAULT_SAMPLES,
-  DEFAULT_STEPS,
-  DEFAULT_TEMPERATURE,
-} from "../decoder/refine.ts";
 import { loadVectorDecoder } from "../decoder/vector-decoder-node.ts";
 import { vectorsFromF32, vectorsFromJson } from "../decoder/vector-input.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
-import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
+import { type Command, UsageError } from "./command.ts";
+import { REFINE_FLAGS, REFINE_USAGE, refineOptions } from "./refine-options.ts";
 
 export const decodeCommand: Command = {
   usage: `Usage: lvm decode --model <dir> [--vectors <file.f32> | --text <t> ... | JSON on stdin] [options]
@@ -23,23 +16,13 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
   --vectors <file>   little-endian float32 rows of 512 values
   --text <t>         embed this text and decode its vector (repeatable): a round trip
   (neither)          stdin: {"vectors": [[...512 numbers], ...]} or [[...], ...]
-  --steps <n>        refinement steps after the first hypothesis (default 2; 0 = beam + re-rank only)
-  --beam <n>         beam width (default 4)
-  --samples <n>      sampled hypotheses per refinement step (default 8)
-  --temperature <t>  sampling temperature (default 0.8)
-  --feedback <f>     how far the conditioning vector moves against the error each step (default 0.2)
-  --patience <n>     steps in a row that may find no better text before refinement stops (default 0)
+${REFINE_USAGE}
   --precision <p>    int8 (default) | f32: the decoder on the WASM core`,
   options: {
     model: { type: "string" },
     vectors: { type: "string" },
     text: { type: "string", multiple: true },
-    steps: { type: "string" },
-    beam: { type: "string" },
-    samples: { type: "string" },
-    temperature: { type: "string" },
-    feedback: { type: "string" },
-    patience: { type: "string" },
+    ...REFINE_FLAGS,
     precision: { type: "string" },
   },
   async run(values) {
@@ -47,14 +30,7 @@ cosine is that of the text's USE-lite embedding to the vector. Vectors are read 
     if (!model) throw new UsageError("--model is required");
     const precision = (values.precision as string | undefined) ?? "int8";
     if (precision !== "int8" && precision !== "f32") throw new UsageError(`--precision must be int8 or f32, got '${precision}'`);
-    const options = {
-      steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
-      beam: intOption(values.beam, "beam", DEFAULT_BEAM),
-      samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
-      temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
-      feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
-      patience: intOption(values.patience, "patience", DEFAULT_PATIENCE, 0),
-    };
+    const options = refineOptions(values);
     const encoder = await loadUseLiteCoreEncoder({ precision: "int8" });
     const { decoder } = await loadVectorDecoder(model, { precision, encoder });
     const texts = (values as unknown as { text?: string[] }).text;

@@ -9,17 +9,10 @@ import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
-import {
-  DEFAULT_BEAM,
-  DEFAULT_FEEDBACK,
-  DEFAULT_PATIENCE,
-  DEFAULT_SAMPLES,
-  DEFAULT_STEPS,
-  DEFAULT_TEMPERATURE,
-} from "../decoder/refine.ts";
 import { readUseLitePieces } from "../decoder/vocabulary-node.ts";
 import { loadUseLiteCoreEncoder } from "../encoders/use-lite-core-node.ts";
-import { type Command, intOption, positiveNumberOption, UsageError } from "./command.ts";
+import { type Command, intOption, UsageError } from "./command.ts";
+import { REFINE_FLAGS, REFINE_USAGE, refineOptions } from "./refine-options.ts";
 
 export const evalDecoderCommand: Command = {
   usage: `Usage: lvm eval-decoder --model <dir> --test <test.sent> --out <dir> [options]
@@ -28,12 +21,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
 
   --sentences <n>    held-out sentences, evenly spaced (default 200)
   --store <file>     more retrieval candidates (a sentence file; repeatable); the test set is always a candidate
-  --steps <n>        refinement steps (default 2)
-  --beam <n>         beam width (default 4)
-  --samples <n>      sampled hypotheses per step (default 8)
-  --temperature <t>  sampling temperature (default 0.8)
-  --feedback <f>     how far the conditioning vector moves against the error each step (default 0.2)
-  --patience <n>     steps in a row that may find no better text before refinement stops (default 0)
+${REFINE_USAGE}
   --max-tokens <n>   most pieces per generated text (default: the model's training length or the test set's
                      longest item, whichever is more, so paragraphs are not cut at the sentence length)
   --precision <p>    int8 (default) | f32
@@ -44,12 +32,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
     out: { type: "string" },
     store: { type: "string", multiple: true },
     sentences: { type: "string" },
-    steps: { type: "string" },
-    beam: { type: "string" },
-    samples: { type: "string" },
-    temperature: { type: "string" },
-    feedback: { type: "string" },
-    patience: { type: "string" },
+    ...REFINE_FLAGS,
     "max-tokens": { type: "string" },
     precision: { type: "string" },
     "int8-check": { type: "string" },
@@ -82,12 +65,7 @@ Writes <out>/decoder-eval.json, decoder-eval.md and decoder-eval.svg.
       extraStores: extra,
       sentences: intOption(values.sentences, "sentences", 200),
       refine: {
-        steps: intOption(values.steps, "steps", DEFAULT_STEPS, 0),
-        beam: intOption(values.beam, "beam", DEFAULT_BEAM),
-        samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
-        temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
-        feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
-        patience: intOption(values.patience, "patience", DEFAULT_PATIENCE, 0),
+        ...refineOptions(values),
         maxTokens: intOption(values["max-tokens"], "max-tokens", generationLimit(manifest.config.maxTokens, testSet)),
       },
       log: (line) => console.error(line),
