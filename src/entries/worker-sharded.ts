@@ -7,13 +7,16 @@
 //   x-lvm-shards: <total>   x-lvm-shards-answered: 0,1,3   x-lvm-partial: true   x-lvm-shards-failed: 2: <why>
 // The release served is the one current.json names (re-read every LVM_MANIFEST_TTL_S seconds, default 60); a release
 // whose manifest names a missing object is refused at load with the key in the error. Vector input only, as worker.ts.
+// `decode: true` works as on worker.ts when the build bundled a decoder and the release holds its encoder's vectors:
+// the decoder's weights and USE-lite (which re-embeds its hypotheses) come from the static assets on the first decode
+// request and run on the Worker's own core (worker-decoding.ts); otherwise such requests answer 501.
 
 import { DurableObject } from "cloudflare:workers";
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ExecutionContext } from "hono";
 import coreModule from "../../wasm/build/core.wasm";
 import coreRelaxedModule from "../../wasm/build/core-relaxed.wasm";
-import { model as bundledModel } from "../../worker-assets/index.ts";
+import { decoder as bundledDecoder, model as bundledModel } from "../../worker-assets/index.ts";
 import { createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
@@ -37,6 +40,7 @@ import type { R2BucketLike } from "../shard/r2.ts";
 import { type ShardQuery, ShardSearcher } from "../shard/shard-searcher.ts";
 import { ShardedStore } from "../shard/sharded-store.ts";
 import { type DocumentEntry, parseDocuments } from "../store/format.ts";
+import { type AssetsBinding, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
 
 interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
@@ -52,6 +56,8 @@ interface ShardRpc {
 
 interface Env {
   SHARDS: R2BucketLike;
+  /** Workers Static Assets (public/, wrangler-sharded.toml [assets]): the decoder's and the encoder's weights. */
+  ASSETS?: AssetsBinding;
   SHARD: DurableObjectNamespaceLike;
   DB?: Parameters<typeof openD1Metrics>[0];
   LVM_ADMIN_KEY?: string;
@@ -176,12 +182,15 @@ async function build(env: Env): Promise<Instance> {
   }
   addBaselines(models, dim, manifest.encoder.id);
   const metrics = env.DB ? await openD1Metrics(env.DB, { flushIntervalMs: 0 }) : undefined;
+  // The decoder loads once per isolate (a new release keeps it: `build` runs again, the loaded promise does not).
+  const decoder = bundledDecoder && decoderOnce(env, bundledDecoder);
   const app = createApp({
     store,
     exactIndex,
     approximateIndex,
     models,
     metrics,
+    decoder,
     adminKey: env.LVM_ADMIN_KEY,
     runtime: "worker",
     version: `release ${manifest.release}`,
@@ -190,6 +199,18 @@ async function build(env: Env): Promise<Instance> {
 }
 
 let instance: Promise<Instance> | undefined;
+
+let loadDecoder: (() => ReturnType<typeof loadDecoderFromAssets>) | undefined;
+
+/** The bundled decoder on its own core (the encoder with it), loaded on the first decode request of the isolate. */
+function decoderOnce(env: Env, bundled: NonNullable<typeof bundledDecoder>) {
+  loadDecoder ??= retried(async () => {
+    const core = await instantiateCore();
+    const useLite = retried(() => loadUseLite(env.ASSETS, core, true));
+    return loadDecoderFromAssets(env.ASSETS, core, bundled, useLite);
+  });
+  return loadDecoder;
+}
 
 async function current(env: Env): Promise<Instance> {
   instance ??= build(env).catch((error) => {

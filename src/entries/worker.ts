@@ -14,12 +14,7 @@ import { decoder as bundledDecoder, model as bundledModel, storeFiles } from "..
 import { type BundleSource, createApp } from "../api/app.ts";
 import { WasmCore } from "../core/wasm-core.ts";
 import { openD1Metrics } from "../db/d1.ts";
-import type { VectorDecoder } from "../decoder/vector-decoder.ts";
-import { vectorDecoderFromFiles } from "../decoder/vector-decoder-files.ts";
 import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
-import type { Encoder } from "../encoders/types.ts";
-import { createUseLiteCoreEncoder } from "../encoders/use-lite-core.ts";
-import { readUseLiteCoreFile, USE_LITE_EDGE_FILE } from "../encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../index/core-index.ts";
 import { hubnessForStore } from "../index/hubness.ts";
 import { addBaselines } from "../lvm/baselines.ts";
@@ -27,10 +22,10 @@ import { coreModel } from "../lvm/core-model.ts";
 import type { ModelManifest } from "../lvm/model-format.ts";
 import { loadModelFromBytes } from "../lvm/reference.ts";
 import { ModelRegistry } from "../lvm/registry.ts";
-import { RequestError } from "../predict/errors.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 import { BUNDLE_FILES, type BundleFile } from "../store/format.ts";
 import { metricsFlusher, type WorkerAccessEnv, workerAccess } from "./worker-access.ts";
+import { type AssetsBinding, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
 
 interface Env extends WorkerAccessEnv {
   DB?: Parameters<typeof openD1Metrics>[0];
@@ -38,7 +33,7 @@ interface Env extends WorkerAccessEnv {
   /** "1" answers GET /_memory with the WASM core's memory size (local measurements only). */
   LVM_DEBUG_MEMORY?: string;
   /** Workers Static Assets (public/, wrangler.toml [assets]): the page, and the encoder's weights file. */
-  ASSETS?: { fetch(request: Request): Promise<Response> };
+  ASSETS?: AssetsBinding;
 }
 
 interface Instance {
@@ -82,11 +77,11 @@ async function build(env: Env): Promise<Instance> {
   // Behind the isolate's embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), as on Node.
   const embedCache = createEmbeddingCache(embeddingCacheOptions(env as Record<string, unknown>));
   // One encoder on the core for requests (behind the cache) and the decoder (its hypotheses bypass the cache).
-  const loadUseLiteOnce = retried(() => loadUseLite(env, core, bundledDecoder !== undefined));
+  const loadUseLiteOnce = retried(() => loadUseLite(env.ASSETS, core, bundledDecoder !== undefined));
   const loadEncoder = retried(async () => embedCache.wrap((await loadUseLiteOnce()).encoder));
   // Without a bundled decoder, `decode: true` answers 501 (no `decoder` dependency).
   const decoderFiles = bundledDecoder;
-  const loadDecoder = decoderFiles && retried(() => loadDecoderFromAssets(env, core, decoderFiles, loadUseLiteOnce));
+  const loadDecoder = decoderFiles && retried(() => loadDecoderFromAssets(env.ASSETS, core, decoderFiles, loadUseLiteOnce));
   const app = createApp({
     store,
     exactIndex,
@@ -102,55 +97,6 @@ async function build(env: Env): Promise<Instance> {
     bundle,
   });
   return { app, flushMetrics: metrics && metricsFlusher(metrics), wasmMemoryBytes: () => core.exports.memory.buffer.byteLength };
-}
-
-/** `load` called once and its promise shared; a failure is not kept, so the next call tries again. */
-function retried<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined;
-  return () => {
-    loading ??= load().catch((error) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
-}
-
-interface UseLite {
-  encoder: Encoder;
-  /** The SentencePiece pieces in id order, for the decoder's detokenizer (read only when a decoder is bundled). */
-  pieces?: string[];
-}
-
-async function loadUseLite(env: Env, core: WasmCore, withPieces: boolean): Promise<UseLite> {
-  const response = await env.ASSETS?.fetch(new Request(`http://localhost/${USE_LITE_EDGE_FILE}`));
-  if (!response?.ok)
-    throw new RequestError(
-      503,
-      "encoder_unavailable",
-      `the text encoder's weights (/${USE_LITE_EDGE_FILE} in the static assets) are missing: send vectors, or deploy with 'npm run build' first`,
-    );
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const pieces = withPieces ? readUseLiteCoreFile(bytes).vocabulary.map(([piece]) => piece) : undefined;
-  return { encoder: createUseLiteCoreEncoder(core, bytes, { maxBatchTokens: 512 }), pieces };
-}
-
-/** The bundled decoder on the core, INT8, with its weights from the static assets and the shared encoder. */
-async function loadDecoderFromAssets(
-  env: Env,
-  core: WasmCore,
-  bundled: NonNullable<typeof bundledDecoder>,
-  useLite: () => Promise<UseLite>,
-): Promise<VectorDecoder> {
-  const [{ encoder, pieces }, response] = await Promise.all([
-    useLite(),
-    env.ASSETS?.fetch(new Request(`http://localhost/${bundled.weightsAsset}`)),
-  ]);
-  if (!response?.ok)
-    throw new Error(`its weights (/${bundled.weightsAsset} in the static assets) are missing: deploy with 'npm run build' first`);
-  const weights = new Uint8Array(await response.arrayBuffer());
-  const source = `decoder '${bundled.name}' (model.json in the bundle, /${bundled.weightsAsset})`;
-  return vectorDecoderFromFiles(core, { manifestText: bundled.manifestText, weights, source }, encoder, pieces ?? []).decoder;
 }
 
 export default {

@@ -5,6 +5,9 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/api/app.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { loadVectorDecoder } from "../../src/decoder/vector-decoder-node.ts";
+import { createUseLiteCoreEncoder } from "../../src/encoders/use-lite-core.ts";
+import { USE_LITE_EDGE_FILE } from "../../src/encoders/use-lite-core-format.ts";
 import { CoreIndex } from "../../src/index/core-index.ts";
 import { baselineModels } from "../../src/lvm/baselines.ts";
 import { ModelRegistry } from "../../src/lvm/registry.ts";
@@ -42,6 +45,13 @@ async function worker(shards: number, options: { hnsw?: false; tamper?: (bucket:
     r2Buckets: ["SHARDS"],
     durableObjects: { SHARD: "ShardObject" },
     bindings: { LVM_SHARD_TIMEOUT_MS: "20000" },
+    // The static assets as built (npm run build): the shipped decoder's weights and USE-lite's edge weights.
+    serviceBindings: {
+      ASSETS: async (request: Request) => {
+        const bytes = await readFile(join(REPO, "public", new URL(request.url).pathname)).catch(() => undefined);
+        return bytes ? new Response(new Uint8Array(bytes)) : new Response("not found", { status: 404 });
+      },
+    },
   });
   instances.push(mf);
   const bucket = (await mf.getR2Bucket("SHARDS")) as unknown as R2BucketLike;
@@ -167,6 +177,38 @@ for (const shards of [2, 4]) {
       const health = (await (await mf.dispatchFetch("http://localhost/healthz")).json()) as { store: { concepts: number } };
       expect(health.store.concepts).toBe(whole.count);
     });
+
+    it.runIf(shards === 2)(
+      "decode: true says the prediction as text, as the Node app does with the same decoder and encoder files",
+      async () => {
+        // The bundle's decoder is the one npm run build staged from models/decoder/ (its weights in public/decoder/).
+        const core = await loadCore();
+        const edge = new Uint8Array(await readFile(join(REPO, "public", USE_LITE_EDGE_FILE)));
+        const encoder = createUseLiteCoreEncoder(core, edge, { maxBatchTokens: 512 });
+        const { decoder } = await loadVectorDecoder(join(REPO, "models/decoder"), { encoder });
+        const models = new ModelRegistry();
+        for (const b of baselineModels(whole.dim, whole.encoder.id)) models.add(b);
+        const nodeDecoding = createApp({ store: whole, exactIndex: nodeExact, models, runtime: "node", decoder: async () => decoder });
+        const context = [0, 1, 2, 3, 4].map((i) => ({ row: 300 + i }));
+        const body = {
+          context,
+          k: 3,
+          model: "copy-last",
+          exact: true,
+          decode: true,
+          decodeOptions: { steps: 1, beam: 2, samples: 2, seed: 3 },
+        };
+        const res = await mf.dispatchFetch("http://localhost/v1/next", json(body));
+        expect(res.status, await res.clone().text()).toBe(200);
+        type Decoded = { results: Hit[]; generated: { text: string; cosine: number; steps: number; generated: boolean } };
+        const sharded = (await res.json()) as Decoded;
+        const node = (await (await nodeDecoding.request("/v1/next", json(body))).json()) as Decoded;
+        expect(sharded.generated.generated).toBe(true);
+        expect(sharded.generated.text.length).toBeGreaterThan(0);
+        expect(sharded.generated).toEqual(node.generated);
+        expect(sharded.results).toEqual(node.results);
+      },
+    );
   });
 }
 
