@@ -128,14 +128,10 @@ async function bestOf(
   if (fresh.length > 0) {
     const dim = target.length;
     const vectors = await embed(fresh);
-    fresh.forEach((text, i) =>
-      seen.set(text, {
-        text,
-        ids: byText.get(text)!,
-        cosine: cosine(vectors, i * dim, target, dim),
-        vector: vectors.slice(i * dim, (i + 1) * dim),
-      }),
-    );
+    for (const [i, text] of fresh.entries()) {
+      const vector = vectors.slice(i * dim, (i + 1) * dim);
+      seen.set(text, { text, ids: byText.get(text)!, cosine: cosine(vectors, i * dim, target, dim), vector });
+    }
   }
   let best: Scored | null = null;
   for (const text of byText.keys()) {
