@@ -11,13 +11,16 @@ export async function writeCopyLastModel(dir: string, store: ConceptStore, extra
   await writeTinyGru(dir, store, { seed: 1, zeroHead: true, extra });
 }
 
-/** A residual GRU (hidden 8) from seed `seed`, split like the store's default (seed 1); `zeroHead`: predicts copy-last. */
+/**
+ * A residual GRU (hidden 8, or `hidden`) from seed `seed`, split like the store's default (seed 1) unless `extra`
+ * gives a split; `zeroHead`: predicts copy-last.
+ */
 export async function writeTinyGru(
   dir: string,
   store: ConceptStore,
-  options: { seed: number; zeroHead?: boolean; extra?: Partial<ModelManifest> },
+  options: { seed: number; hidden?: number; zeroHead?: boolean; extra?: Partial<ModelManifest> },
 ): Promise<void> {
-  const config = { ...presetConfig("gru-edge", 512), hidden: 8 };
+  const config = { ...presetConfig("gru-edge", 512), hidden: options.hidden ?? 8 };
   const tensors = initTensors(config, options.seed);
   if (options.zeroHead) tensors.get("head.w")?.data.fill(0);
   await writeModel(

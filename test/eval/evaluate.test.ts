@@ -7,9 +7,7 @@ import { copyLastPredictions } from "../../src/eval/metrics.ts";
 import { markdownReport, replotReport, reportPlots, writeReport } from "../../src/eval/report.ts";
 import { createRetrievalIndex, rankTargets, summarizeRanks } from "../../src/eval/retrieval.ts";
 import type { StoreHubness } from "../../src/index/hubness.ts";
-import { initTensors, presetConfig } from "../../src/lvm/architectures.ts";
-import { MODEL_FORMAT, MODEL_VERSION } from "../../src/lvm/model-format.ts";
-import { readModel, writeModel } from "../../src/lvm/read-model.ts";
+import { readModel } from "../../src/lvm/read-model.ts";
 import { initLvmBackend } from "../../src/lvm/tf-backend.ts";
 import { tfPredict, toTfParams } from "../../src/lvm/tf-model.ts";
 import { gatherContexts, splitDocuments, splitRecord, windowTargets } from "../../src/lvm/windows.ts";
@@ -134,26 +132,12 @@ describe("lvm eval: intervals, per-model baselines, the store check, rollouts, b
     over: { lastWeight?: number; storeDocuments?: number; zeroHead?: boolean } = {},
   ) {
     const store = await readStore(storeDir);
-    const config = { ...presetConfig("gru-edge", 512), hidden: 16 }; // the core's kernels need multiples of 16
-    const tensors = initTensors(config, 3);
-    if (over.zeroHead) tensors.get("head.w")?.data.fill(0);
     const dir = join(root, name);
     const split = splitRecord(store, splitDocuments(store.documents.length, seed), seed);
     if (over.storeDocuments !== undefined) split.storeDocuments = over.storeDocuments;
-    await writeModel(
-      dir,
-      {
-        format: MODEL_FORMAT,
-        version: MODEL_VERSION,
-        arch: "gru",
-        config,
-        encoder: { id: store.encoder.id, dim: store.dim },
-        ...(over.lastWeight ? { blend: { lastWeight: over.lastWeight } } : {}),
-        training: {},
-        split,
-      },
-      tensors,
-    );
+    const blend = over.lastWeight ? { blend: { lastWeight: over.lastWeight } } : {};
+    // hidden 16: the core's kernels need multiples of 16.
+    await writeTinyGru(dir, store, { seed: 3, hidden: 16, zeroHead: over.zeroHead, extra: { split, ...blend } });
     return dir;
   }
   const base = { rolloutSteps: 3, rolloutWindows: 12, maxWindows: 0, exact: true };
