@@ -141,6 +141,10 @@ export class CoreDecoder implements DecoderRunner {
     return new Float32Array(logits.f32(rows * V));
   }
 
+  /**
+   * The rows as decode.ts masked them are copied back into the core (~1% of a refined decode); reusing step's buffer
+   * instead would tie this call to the step before it.
+   */
   logSumExpRows(logits: Float32Array, rows: number): Float32Array {
     const V = this.config.vocab;
     const x = this.buf("logits", rows * V * 4);
