@@ -106,10 +106,16 @@ describe("decode: true", () => {
     expect(body.generated.steps).toBe(0);
     const [direct] = await decoder.decode(store.vector(5), 1, { steps: 0, beam: 2, samples: 0 });
     expect(body.generated.text).toBe(direct.text);
+    // A stored row whose refinement stops early without patience, so a dropped patience would show: patience 2
+    // runs all 3 steps (a stop needs 3 misses in a row).
     const options = { steps: 3, beam: 2, samples: 2, patience: 2, feedback: 0.5 };
-    const refined = await (await post(app, "/v1/next", { context, model: "copy-last", decode: true, decodeOptions: options })).json();
-    const [same] = await decoder.decode(store.vector(5), 1, options);
-    expect({ text: refined.generated.text, steps: refined.generated.steps }).toEqual({ text: same.text, steps: same.steps });
+    let row = 5;
+    while (row < 50 && (await decoder.decode(store.vector(row), 1, { ...options, patience: 0 }))[0].steps === 3) row++;
+    expect(row).toBeLessThan(50);
+    const last = [{ row: row - 2 }, { row: row - 1 }, { row }];
+    const refined = await (await post(app, "/v1/next", { context: last, model: "copy-last", decode: true, decodeOptions: options })).json();
+    const [same] = await decoder.decode(store.vector(row), 1, options);
+    expect({ text: refined.generated.text, steps: refined.generated.steps }).toEqual({ text: same.text, steps: 3 });
   });
 
   it("/v1/generate adds generated text to every step, for that step's predicted vector", async () => {
