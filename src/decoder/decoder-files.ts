@@ -4,7 +4,7 @@
  * (model-int8-format.ts, version 2, `precision: "int8"`), chosen by model.json's `precision` field.
  */
 import type { DecoderManifest, DecoderModel } from "./model-format.ts";
-import { decodeDecoder } from "./model-format.ts";
+import { DecoderFormatError, decodeDecoder, targetDim } from "./model-format.ts";
 import { type DecoderInt8Manifest, decodeInt8Decoder } from "./model-int8-format.ts";
 
 export type AnyDecoderManifest = DecoderManifest | DecoderInt8Manifest;
@@ -32,6 +32,15 @@ function isInt8Manifest(manifestText: string): boolean {
  * Use: `new CoreDecoder(core, files.model, "int8")` (src/decoder/core-decoder.ts).
  */
 export function parseDecoderFiles(manifestText: string, weights: Uint8Array, source: string): ParsedDecoderFiles {
-  if (isInt8Manifest(manifestText)) return { ...decodeInt8Decoder(manifestText, weights, source), precision: "int8" };
-  return { ...decodeDecoder(manifestText, weights, source), precision: "f32" };
+  const files: ParsedDecoderFiles = isInt8Manifest(manifestText)
+    ? { ...decodeInt8Decoder(manifestText, weights, source), precision: "int8" }
+    : { ...decodeDecoder(manifestText, weights, source), precision: "f32" };
+  const { config, encoder } = files.manifest;
+  if (config.corrector && config.dim % 2 !== 0)
+    throw new DecoderFormatError(`${source}/model.json: config.dim is ${config.dim}, a corrector's is [target ; hypothesis] (even)`);
+  if (encoder.dim !== targetDim(config))
+    throw new DecoderFormatError(
+      `${source}/model.json: encoder.dim is ${encoder.dim}, expected ${targetDim(config)} (the decoder's target width${config.corrector ? ", half of a corrector's config.dim" : ""})`,
+    );
+  return files;
 }

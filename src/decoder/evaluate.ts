@@ -16,6 +16,7 @@
  */
 import { type SentenceSet, sentenceCount, sentenceIds } from "./dataset-format.ts";
 import { greedyDecode } from "./decode.ts";
+import { conditioning } from "./model-format.ts";
 import { DEFAULT_FEEDBACK, DEFAULT_PATIENCE, DEFAULT_TEMPERATURE, decodeAndRefine, type EmbedTexts, type RefineOptions } from "./refine.ts";
 import type { DecoderRunner } from "./runner.ts";
 import { detokenize } from "./text.ts";
@@ -139,7 +140,7 @@ export async function evaluateDecoder(args: {
     const r = retrieve(stores, target, { store: 0, index: i }, ids.join(","));
     const rIds = [...sentenceIds(stores[r.store], r.index)];
     const started = performance.now();
-    const g = greedyDecode(runner, target, 1, refine.maxTokens)[0];
+    const g = greedyDecode(runner, conditioning(runner.config, target), 1, refine.maxTokens)[0];
     greedyMs += performance.now() - started;
     greedyTokens += g.ids.length + 1;
     const rText = detokenize(pieces, rIds);

@@ -39,8 +39,27 @@ export const DecoderConfigSchema = z.object({
   hidden: positiveInt(),
   /** Longest sequence (in pieces, without </s>) trained on and generated. */
   maxTokens: positiveInt(),
+  /**
+   * A corrector (vec2text's second model): v is [target ; hypothesis], dim twice the encoder's. The hypothesis half
+   * is the target itself for the first decode and the embedding of the best text so far when refining.
+   */
+  corrector: z.boolean().optional(),
 });
 export type DecoderConfig = z.infer<typeof DecoderConfigSchema>;
+
+/** Width of the target vectors a decoder reads (the encoder's): half a corrector's conditioning. */
+export function targetDim(c: DecoderConfig): number {
+  return c.corrector ? c.dim / 2 : c.dim;
+}
+
+/** The conditioning v [dim] for a target: a corrector's is [target ; hypothesis] (the target when there is none). */
+export function conditioning(c: DecoderConfig, target: Float32Array, hypothesis: Float32Array = target): Float32Array {
+  if (!c.corrector) return target;
+  const v = new Float32Array(c.dim);
+  v.set(target);
+  v.set(hypothesis, c.dim / 2);
+  return v;
+}
 
 export const DecoderManifestSchema = z.object({
   format: z.literal(DECODER_FORMAT, { error: `expected "${DECODER_FORMAT}" (not an lvm-edge decoder)` }),

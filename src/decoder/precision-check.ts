@@ -2,6 +2,7 @@
 // vectors, and each runner's greedy speed one vector at a time (runtime-agnostic; `lvm eval-decoder --int8-check`).
 import { type SentenceSet, sentenceCount } from "./dataset-format.ts";
 import { greedyDecode } from "./decode.ts";
+import { conditioning } from "./model-format.ts";
 import type { DecoderRunner } from "./runner.ts";
 
 export interface PrecisionCheck {
@@ -34,7 +35,7 @@ export function precisionCheck(
   const tokens = { int8: 0, f32: 0 };
   for (let k = 0; k < n; k++) {
     const i = Math.floor((k * total) / n);
-    const v = set.vectors.slice(i * dim, (i + 1) * dim);
+    const v = conditioning(runners.int8.config, set.vectors.slice(i * dim, (i + 1) * dim));
     let t = performance.now();
     const a = greedyDecode(runners.int8, v, 1)[0].ids;
     time.int8 += performance.now() - t;

@@ -6,6 +6,8 @@
  *           and beam search plus `samples` sampled hypotheses on c are embedded; a better cosine to v replaces the
  *           best. A step that finds nothing better leaves the best as it was, so the next step moves c further the
  *           same way; after `patience` + 1 such steps in a row refinement stops (the cosine stopped improving).
+ *   A corrector model (config.corrector, vec2text's trained second model) decodes on [c ; e(best)] instead of c,
+ *   and on [v ; v] at step 0.
  *
  * A text is embedded once per decode (steps often find the same hypotheses again).
  * The answer is the best text seen, so its cosine is never below step 0's. Runtime-agnostic: the caller brings the
@@ -13,6 +15,7 @@
  */
 import { createRng } from "../lvm/rng.ts";
 import { beamDecode, type Hypothesis, sampleDecode } from "./decode.ts";
+import { conditioning, targetDim } from "./model-format.ts";
 import type { DecoderRunner } from "./runner.ts";
 import { detokenize } from "./text.ts";
 
@@ -158,11 +161,12 @@ export async function decodeAndRefine(
     seed = 1,
     maxTokens = runner.config.maxTokens,
   } = options;
-  const dim = runner.config.dim;
+  const dim = targetDim(runner.config);
   const target = checkTargetVector(vector, dim);
   const rng = createRng(seed);
   const seen = new Map<string, Scored>();
-  let best = await bestOf(beamDecode(runner, target, beam, { maxTokens }), pieces, embed, target, seen);
+  const first = conditioning(runner.config, target);
+  let best = await bestOf(beamDecode(runner, first, beam, { maxTokens }), pieces, embed, target, seen);
   if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
   const history: RefineStep[] = [{ step: 0, text: best.text, ids: best.ids, cosine: best.cosine }];
   let cond = target.slice();
@@ -177,9 +181,11 @@ export async function decodeAndRefine(
     }
     if (!(norm > 0)) break;
     cond = cond.map((x) => x / Math.sqrt(norm));
+    // A corrector also reads what the best text so far embeds to (an empty text: the target, as at step 0).
+    const v = conditioning(runner.config, cond, best.text ? best.vector : target);
     const hyps = [
-      ...beamDecode(runner, cond, beam, { maxTokens }),
-      ...(samples > 0 ? sampleDecode(runner, cond, samples, rng, { temperature, maxTokens }) : []),
+      ...beamDecode(runner, v, beam, { maxTokens }),
+      ...(samples > 0 ? sampleDecode(runner, v, samples, rng, { temperature, maxTokens }) : []),
     ];
     const candidate = await bestOf(hyps, pieces, embed, target, seen);
     if (!candidate || candidate.cosine <= best.cosine) {

@@ -4,6 +4,7 @@
  * loadVectorDecoder (vector-decoder-node.ts); a Worker can build one from its own core, model bytes and encoder.
  */
 import type { Encoder } from "../encoders/types.ts";
+import { targetDim } from "./model-format.ts";
 import { checkTargetVector, type DecodedText, DecoderInputError, decodeAndRefine, type RefineOptions } from "./refine.ts";
 import type { DecoderRunner } from "./runner.ts";
 
@@ -15,7 +16,7 @@ export interface VectorDecoder {
 }
 
 export function createVectorDecoder(runner: DecoderRunner, encoder: Encoder, pieces: readonly string[]): VectorDecoder {
-  const dim = runner.config.dim;
+  const dim = targetDim(runner.config);
   if (encoder.dim !== dim) throw new Error(`the decoder reads ${dim}-D vectors, the encoder '${encoder.id}' writes ${encoder.dim}-D`);
   if (pieces.length !== runner.config.vocab)
     throw new Error(`the decoder has ${runner.config.vocab} pieces, the encoder's vocabulary ${pieces.length}`);

@@ -162,4 +162,13 @@ describe("createVectorDecoder", () => {
     expect(() => createVectorDecoder(runner, { ...encoder, dim: 8 }, tinyPieces)).toThrow(/reads 32-D vectors/);
     expect(() => createVectorDecoder(runner, encoder, tinyPieces.slice(1))).toThrow(/40 pieces/);
   });
+
+  it("takes a corrector's target vectors at the encoder's width (half its conditioning)", async () => {
+    const corrector = new ReferenceDecoder(tinyModel(7, { ...tinyConfig, dim: 2 * dim, corrector: true }));
+    const d = createVectorDecoder(corrector, encoder, tinyPieces);
+    expect(d.dim).toBe(dim);
+    const [out] = await d.decode(unitVector(dim, 5), 1, { steps: 1 });
+    expect(out.text.length).toBeGreaterThan(0);
+    expect(() => createVectorDecoder(corrector, { ...encoder, dim: 2 * dim }, tinyPieces)).toThrow(/reads 32-D vectors/);
+  });
 });

@@ -7,7 +7,7 @@ import { loadCore } from "../../src/core/wasm-core-node.ts";
 import { CoreDecoder } from "../../src/decoder/core-decoder.ts";
 import { beamDecode } from "../../src/decoder/decode.ts";
 import { parseDecoderFiles } from "../../src/decoder/decoder-files.ts";
-import { decodeDecoder, encodeDecoder } from "../../src/decoder/model-format.ts";
+import { conditioning, decodeDecoder, encodeDecoder, targetDim } from "../../src/decoder/model-format.ts";
 import { type DecoderInt8Manifest, encodeInt8Decoder, quantizeDecoderWeights } from "../../src/decoder/model-int8-format.ts";
 import { ReferenceDecoder } from "../../src/decoder/reference.ts";
 import { BOS_ID } from "../../src/decoder/text.ts";
@@ -131,6 +131,45 @@ describe("INT8 decoder files", () => {
     expect(files.model.int8).toBeUndefined();
     expect(files.manifest.version).toBe(1);
     expect(files.model.tensors.get("head.w")!.data).toEqual(model.tensors.get("head.w")!.data);
+  });
+});
+
+describe("a corrector's INT8 files (config.corrector, v = [target ; hypothesis])", () => {
+  const config = { ...tinyConfig, dim: 2 * D, corrector: true };
+  const corrector = tinyModel(11, config);
+  const file = encodeInt8Decoder(config, quantizeDecoderWeights(corrector), encoder, {}, { source: "f32-dir" });
+
+  it("load with the encoder's width as half the config's, and the core runs them as the reference does", () => {
+    const { model: read, manifest } = parseDecoderFiles(JSON.stringify(file.manifest), file.bytes, "mem");
+    expect(manifest.config).toEqual(config);
+    expect(targetDim(read.config)).toBe(D);
+    // The core in f32 runs the dequantised weights as the reference does; in INT8 it picks the same pieces.
+    const f32 = new CoreDecoder(core, read, "f32");
+    const int8 = new CoreDecoder(core, read, "int8");
+    const reference = new ReferenceDecoder(read);
+    const v = conditioning(config, unitVector(D, 30), unitVector(D, 31));
+    const [a, b, c] = [f32.start(v, 1), int8.start(v, 1), reference.start(v, 1)];
+    const argmax = (x: Float32Array) => x.indexOf(Math.max(...x));
+    for (const step of [[BOS_ID], [9], [21]]) {
+      const want = reference.step(c, step);
+      expect(maxAbsDiff(f32.step(a, step), want)).toBeLessThan(1e-4);
+      expect(argmax(int8.step(b, step))).toBe(argmax(want));
+    }
+    f32.dispose();
+    int8.dispose();
+  });
+
+  it("refuse an encoder width that is not the target's, naming both", () => {
+    const wide = structuredClone(file.manifest);
+    wide.encoder.dim = 2 * D;
+    expect(() => parseDecoderFiles(JSON.stringify(wide), file.bytes, "dir")).toThrow(
+      `dir/model.json: encoder.dim is ${2 * D}, expected ${D} (the decoder's target width, half of a corrector's config.dim)`,
+    );
+    const plain = structuredClone(written.manifest);
+    plain.encoder.dim = D + 1;
+    expect(() => parseDecoderFiles(JSON.stringify(plain), written.bytes, "dir")).toThrow(
+      `dir/model.json: encoder.dim is ${D + 1}, expected ${D} (the decoder's target width)`,
+    );
   });
 });
 

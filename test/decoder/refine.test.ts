@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ReferenceDecoder } from "../../src/decoder/reference.ts";
 import { checkTargetVector, decodeAndRefine, type EmbedTexts } from "../../src/decoder/refine.ts";
+import type { DecoderRunner } from "../../src/decoder/runner.ts";
 import { fnv1a } from "../../src/math/fnv1a.ts";
 import { tinyConfig, tinyModel, tinyPieces, unitVector } from "./fixture.ts";
 
@@ -85,5 +86,40 @@ describe("decodeAndRefine", () => {
     await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, nan)).rejects.toThrow("vector[5] is NaN, expected a finite number");
     await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, new Float32Array(dim))).rejects.toThrow(/all zeros/);
     expect(Math.hypot(...checkTargetVector([3, 4], 2))).toBeCloseTo(1, 6);
+  });
+
+  it("a corrector decodes on [target ; target] first, then on [target ; embedding of the best text so far]", async () => {
+    const corrector = new ReferenceDecoder(tinyModel(7, { ...tinyConfig, dim: 2 * dim, corrector: true }));
+    const seen: Float32Array[] = [];
+    const spy: DecoderRunner = {
+      config: corrector.config,
+      condWidth: corrector.condWidth,
+      start: (vectors, rows) => {
+        seen.push(vectors.slice(0, 2 * dim));
+        return corrector.start(vectors, rows);
+      },
+      step: (state, tokens) => corrector.step(state, tokens),
+    };
+    const embed = hashEncoder();
+    for (const seed of [1, 2, 3]) {
+      seen.length = 0;
+      const target = unitVector(dim, 200 + seed);
+      const out = await decodeAndRefine(spy, embed, tinyPieces, target, { steps: 3, feedback: 0, patience: 3, seed });
+      expect(out.steps).toBe(3);
+      // Step 0's beam: [t ; t].
+      expect([...seen[0]]).toEqual([...target, ...target]);
+      // Each later start: [t ; e(best text so far)], and the best changes only when a step finds a better text.
+      const hypotheses = seen.slice(1).map((v) => v.subarray(dim));
+      for (const v of seen.slice(1)) expect([...v.subarray(0, dim)]).toEqual([...target]);
+      const bests = await Promise.all(out.history.map(async (h) => (await embed([h.text])).slice(0, dim)));
+      for (const h of hypotheses) expect(bests.some((b) => b.every((x, i) => x === h[i]))).toBe(true);
+      expect(hypotheses.some((h) => h.some((x, i) => x !== target[i]))).toBe(true);
+      // The answer's cosine is to the target (its half of the conditioning), not to the 2 x dim vector.
+      const v = (await embed([out.text])).slice(0, dim);
+      expect(v.reduce((s, x, i) => s + x * target[i], 0)).toBeCloseTo(out.cosine, 5);
+    }
+    await expect(decodeAndRefine(spy, embed, tinyPieces, new Float32Array(2 * dim))).rejects.toThrow(
+      `vector has ${2 * dim} values, expected ${dim}`,
+    );
   });
 });
