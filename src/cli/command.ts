@@ -34,6 +34,14 @@ export function positiveNumberOption(value: string | boolean | undefined, name: 
   return n;
 }
 
+/** A finite number >= 0, else the fallback when the option is absent. */
+export function nonNegativeNumberOption(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a number >= 0, got '${value}'`);
+  return n;
+}
+
 export function intOption(value: string | boolean | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);

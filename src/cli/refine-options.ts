@@ -9,7 +9,7 @@ import {
   DEFAULT_TEMPERATURE,
   type RefineOptions,
 } from "../decoder/refine.ts";
-import { type Command, intOption, positiveNumberOption } from "./command.ts";
+import { type Command, intOption, nonNegativeNumberOption, positiveNumberOption } from "./command.ts";
 
 export const REFINE_USAGE = `  --steps <n>        refinement steps after the first hypothesis (default ${DEFAULT_STEPS}; 0 = beam + re-rank only)
   --beam <n>         beam width (default ${DEFAULT_BEAM})
@@ -36,7 +36,8 @@ export function refineOptions(values: Record<string, string | boolean | undefine
     beam: intOption(values.beam, "beam", DEFAULT_BEAM),
     samples: intOption(values.samples, "samples", DEFAULT_SAMPLES, 0),
     temperature: positiveNumberOption(values.temperature, "temperature", DEFAULT_TEMPERATURE),
-    feedback: positiveNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
+    // 0: the conditioning stays on the target (a corrector still reads the best text so far).
+    feedback: nonNegativeNumberOption(values.feedback, "feedback", DEFAULT_FEEDBACK),
     patience: intOption(values.patience, "patience", DEFAULT_PATIENCE, 0),
   };
 }

@@ -39,7 +39,7 @@ describe("lvm decode", async () => {
     const p = lvm([...tuned, "--patience", "4"], JSON.stringify([[...unitVector(512, 1)]]));
     expect(p.status, p.stderr).toBe(0);
     expect(JSON.parse(p.stdout).steps).toBe(4);
-    expect(lvm([...tuned, "--feedback", "0"], "[]").stderr).toMatch(/--feedback must be a number > 0, got '0'/);
+    expect(lvm([...tuned, "--feedback=-0.5"], "[]").stderr).toMatch(/--feedback must be a number >= 0, got '-0.5'/);
   });
 
   it("refuses a wrong size, NaN, zeros and a ragged .f32 file, naming what is wrong", async () => {
