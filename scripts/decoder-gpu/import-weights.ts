@@ -8,14 +8,19 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { decoderTensorShapes } from "../../src/decoder/model-format.ts";
+import { type DecoderConfig, type DecoderModel, decoderTensorShapes, targetDim } from "../../src/decoder/model-format.ts";
 import { writeDecoder } from "../../src/decoder/model-node.ts";
 import { referenceLogits } from "../../src/decoder/reference.ts";
 import type { TensorMap } from "../../src/lvm/model-format.ts";
 import { parseJsonFile } from "../../src/validate/parse-file.ts";
 
 const LogSchema = z.looseObject({
-  args: z.looseObject({ embed: z.int().positive(), hidden: z.int().positive(), vocab: z.int().positive() }),
+  args: z.looseObject({
+    embed: z.int().positive(),
+    hidden: z.int().positive(),
+    vocab: z.int().positive(),
+    corrector: z.boolean().optional(),
+  }),
   weights: z.object({
     bytes: z.int().positive(),
     parts: z.int().positive(),
@@ -27,7 +32,13 @@ const LogSchema = z.looseObject({
 });
 
 const { values } = parseArgs({
-  options: { from: { type: "string" }, out: { type: "string" }, "max-tokens": { type: "string", default: "32" } },
+  options: {
+    from: { type: "string" },
+    out: { type: "string" },
+    "max-tokens": { type: "string", default: "32" },
+    // A corrector's first-decode role alone: v = [t ; t], so its vector weights' two halves add up (exactly).
+    fold: { type: "boolean", default: false },
+  },
 });
 if (!values.from || !values.out) throw new Error("usage: --from DIR --out DIR");
 const from = values.from;
@@ -40,7 +51,15 @@ const checkValues = new Float32Array(check.buffer.slice(check.byteOffset, check.
 const T = log.check.inputs.length;
 const dim = checkValues.length - T * log.args.vocab;
 if (!(dim > 0)) throw new Error(`${log.check.file}: ${checkValues.length} values cannot hold ${T} x ${log.args.vocab} logits and a vector`);
-const config = { vocab: log.args.vocab, dim, embed: log.args.embed, hidden: log.args.hidden, maxTokens: Number(values["max-tokens"]) };
+const config: DecoderConfig = {
+  vocab: log.args.vocab,
+  dim,
+  embed: log.args.embed,
+  hidden: log.args.hidden,
+  maxTokens: Number(values["max-tokens"]),
+  ...(log.args.corrector ? { corrector: true } : {}),
+};
+if (values.fold && !config.corrector) throw new Error(`--fold: ${from} is not a corrector run`);
 
 const parts = await Promise.all(Array.from({ length: log.weights.parts }, (_, i) => readFile(join(from, `weights-${i}.bin`))));
 const blob = Buffer.concat(parts);
@@ -80,10 +99,11 @@ if (!(maxError <= 1e-2 * Math.max(range, 1)))
 
 const best = log.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
 const { args, weights, check: _check, history, ...rest } = log;
+const model = values.fold ? foldCorrector({ config, tensors }) : { config, tensors };
 await writeDecoder(
   values.out,
-  { config, tensors },
-  { id: "use-lite", dim },
+  model,
+  { id: "use-lite", dim: targetDim(config) },
   {
     trainer: "scripts/decoder-gpu/train_decoder.py (PyTorch)",
     ...rest,
@@ -92,6 +112,28 @@ await writeDecoder(
     bestValLoss: best.valLoss,
     history,
     parity: { maxError, largestLogit: range },
+    ...(values.fold
+      ? { folded: "the corrector's first-decode role: cond.w and gru.w_x's vector rows, target + hypothesis halves added" }
+      : {}),
   },
 );
 console.log(`wrote ${values.out} (${weights.saved}, validation loss ${best.valLoss.toFixed(3)})`);
+
+/** The corrector's model on v = [t ; t] as a plain decoder on t (dim halved): rows of t's and the hypothesis's weights add. */
+function foldCorrector(m: DecoderModel): DecoderModel {
+  const { corrector: _corrector, ...config } = { ...m.config, dim: m.config.dim / 2 };
+  const D = config.dim;
+  const tensors: TensorMap = new Map(m.tensors);
+  for (const [name, skip] of [
+    ["cond.w", 0],
+    ["gru.w_x", config.embed],
+  ] as const) {
+    const t = m.tensors.get(name)!;
+    const cols = t.shape[1];
+    const data = new Float32Array((skip + D) * cols);
+    data.set(t.data.subarray(0, (skip + D) * cols));
+    for (let i = 0; i < D * cols; i++) data[skip * cols + i] += t.data[(skip + D) * cols + i];
+    tensors.set(name, { shape: [skip + D, cols], data });
+  }
+  return { config, tensors };
+}

@@ -16,6 +16,14 @@ as `lvm decoder-data` made them) and stops if they disagree.
 Input: the folder export-data.ts writes. Output (--out): weights-N.bin parts (float32, little-endian, tensors in
 model-format.ts's order, each part <= 15 MiB so it can travel back) and train-log.json.
 
+--corrector trains vec2text's second model in the same network: v = [target ; hypothesis] (D = 1024). The
+hypothesis half is the target itself (the first decode) or, for --corrector-share of the rows, the USE-lite vector of
+a text the model generated for that sentence (a sampled and a greedy one, made on the GPU before training; at
+--refresh of the time box the greedy one is made again by the corrector from the sampled one). Started from a
+512-D decoder (--init), the hypothesis half starts at zero, so training begins from that decoder exactly.
+Validation reports both roles (valLossFirst, valLossCorrector). import-weights.ts --fold writes the first-decode
+role alone as a 512-D decoder (the two halves' weights added).
+
 Usage: python3 train_decoder.py --data .gpu --out $OUT --seconds 330 --embed 256 --hidden 512
 """
 
@@ -200,25 +208,112 @@ def greedy(model, v, max_tokens=32):
     return torch.stack(out, 1)
 
 
-def load_weights(model, folder):
-    """Reads the weights-N.bin parts a run wrote (model-format.ts order and layouts) into `model`."""
+def read_int8_decoder(folder):
+    """An INT8 decoder directory (src/decoder/model-int8-format.ts: `lvm quantize-decoder`, e.g. models/decoder/,
+    which travels with the repository) dequantised to the flat float32 weights of model-format.ts's order and
+    [in, out] layouts: W[i, o] = q[o, i] * scale[o]."""
+    manifest = json.load(open(os.path.join(folder, "model.json")))
+    raw = open(os.path.join(folder, "weights.bin"), "rb").read()
+    spec = {t["name"]: t for t in manifest["tensors"]}
+
+    def read(name):
+        t = spec[name]
+        dtype = np.int8 if t["dtype"] == "int8" else np.dtype("<f4")
+        n = int(np.prod(t["shape"]))
+        return np.frombuffer(raw, dtype=dtype, count=n, offset=t["offset"]).reshape(t["shape"]).astype(np.float32)
+
+    rows = lambda name: read(name) * read(f"{name}.scale")[:, None]  # noqa: E731  [out, in]
+    parts = [rows("embed.tokens"), rows("cond.w").T, read("cond.b"),
+             np.concatenate([rows("gru.w_x.embed").T, rows("gru.w_x.vector").T], 0), read("gru.b_x"),
+             rows("gru.w_h").T, read("gru.b_h"), rows("head.w").T, read("head.b")]
+    return np.concatenate([a.reshape(-1) for a in parts])
+
+
+def read_weights(folder):
+    """The flat weights a run wrote (weights-N.bin parts; float32, or float16 when train-log.json says so), or
+    those of an INT8 decoder directory."""
+    if not os.path.exists(os.path.join(folder, "train-log.json")):
+        return read_int8_decoder(folder)
     log = json.load(open(os.path.join(folder, "train-log.json")))
     blob = b"".join(open(os.path.join(folder, f"weights-{i}.bin"), "rb").read() for i in range(log["weights"]["parts"]))
-    flat = np.frombuffer(blob, dtype="<f4")
-    if flat.size != sum(a.size for _, a in model.tensors()):
-        raise SystemExit(f"{folder}: {flat.size} weights, this model has {sum(a.size for _, a in model.tensors())}")
+    dtype = "<f2" if log["weights"].get("dtype") == "float16" else "<f4"
+    return np.frombuffer(blob, dtype=dtype).astype(np.float32)
+
+
+def load_weights(model, folder):
+    """Reads the weights a run wrote (model-format.ts order and layouts) into `model`. A corrector (D = 1024) may
+    start from a vector-only run (D = 512): its hypothesis half starts at zero, so it begins as that decoder."""
+    flat = read_weights(folder)
     targets = {
         "embed.tokens": model.embed.weight, "cond.w": model.cond.weight, "cond.b": model.cond.bias,
         "gru.w_x": model.gru.weight_ih_l0, "gru.b_x": model.gru.bias_ih_l0, "gru.w_h": model.gru.weight_hh_l0,
         "gru.b_h": model.gru.bias_hh_l0, "head.w": model.head.weight, "head.b": model.head.bias,
     }
+    shapes = [(name, a.shape) for name, a in model.tensors()]
+    half = model.D == 1024 and flat.size != sum(int(np.prod(s)) for _, s in shapes)
+    if half:  # the stored run's shapes: D = 512
+        shapes = [(n, (512, s[1]) if n == "cond.w" else (s[0] - 512, s[1]) if n == "gru.w_x" else s) for n, s in shapes]
+    if flat.size != sum(int(np.prod(s)) for _, s in shapes):
+        raise SystemExit(f"{folder}: {flat.size} weights, this model has {sum(a.size for _, a in model.tensors())}")
     at = 0
     with torch.no_grad():
-        for name, a in model.tensors():
-            value = torch.from_numpy(flat[at : at + a.size].reshape(a.shape).copy()).to(targets[name].device)
-            at += a.size
+        for name, shape in shapes:
+            n = int(np.prod(shape))
+            value = torch.from_numpy(flat[at : at + n].reshape(shape).copy()).to(targets[name].device)
+            at += n
+            if half and name in ("cond.w", "gru.w_x"):
+                # [in, out] rows: cond.w [e (512)] -> [e ; hypothesis]; gru.w_x [E ; e] -> [E ; e ; hypothesis]
+                value = torch.cat([value, torch.zeros(512, value.shape[1], device=value.device)], 0)
             # model-format.ts matrices are [in, out]; torch keeps [out, in] (the embedding is [V, E] in both).
             targets[name].copy_(value.T if value.dim() == 2 and name != "embed.tokens" else value)
+
+
+# ---- The corrector's hypotheses (vec2text's idea) -----------------------------------------------------------------
+
+
+@torch.no_grad()
+def generate(model, v, temperature=0.0, max_tokens=32, chunk=16384):
+    """Hypotheses for conditioning rows v [B, D]: ids [B, max_tokens] (0 after the end) and lengths [B] (pieces
+    before </s>). temperature 0: greedy; else sampled. Never ids 0, 1, 3..5, as decode.ts."""
+    outs, lens = [], []
+    for i in range(0, v.shape[0], chunk):
+        c = v[i : i + chunk]
+        B = c.shape[0]
+        h = torch.tanh(model.cond(c))[None]
+        token = torch.full((1, B), BOS, dtype=torch.long, device=c.device)
+        ids = torch.zeros(B, max_tokens, dtype=torch.long, device=c.device)
+        length = torch.full((B,), max_tokens, dtype=torch.long, device=c.device)
+        done = torch.zeros(B, dtype=torch.bool, device=c.device)
+        for t in range(max_tokens + 1):
+            o, h = model.gru(torch.cat([model.embed(token), c[None]], -1), h)
+            logits = model.head(o[0]).float()
+            logits[:, [0, 1, 3, 4, 5]] = -1e9
+            if t == max_tokens:
+                break
+            nxt = logits.argmax(-1) if temperature == 0 else torch.multinomial(torch.softmax(logits / temperature, -1), 1)[:, 0]
+            ended = (nxt == EOS) & ~done
+            length[ended] = t
+            done |= nxt == EOS
+            ids[:, t] = torch.where(done, torch.zeros_like(nxt), nxt)
+            token = nxt[None]
+            if done.all():
+                break
+        outs.append(ids)
+        lens.append(length)
+    return torch.cat(outs), torch.cat(lens)
+
+
+def embed_hypotheses(use, ids, lengths, fallback, chunk=8192):
+    """USE-lite vectors [B, 512] of generated ids; an empty hypothesis gets `fallback`'s row (the target itself)."""
+    out = fallback.clone()
+    for n in torch.unique(lengths).tolist():
+        if n == 0:
+            continue
+        rows = torch.nonzero(lengths == n)[:, 0]
+        for i in range(0, len(rows), chunk):
+            r = rows[i : i + chunk]
+            out[r] = use.embed(ids[r, :n])
+    return out
 
 
 def main():
@@ -237,7 +332,14 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=32, help="longest generated text in the end-of-run check")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-sentences", type=int, default=0, help="0: all (a CPU smoke test takes a few)")
-    ap.add_argument("--init", help="an earlier run's --out folder (same --embed, --hidden, --vocab): start from its weights")
+    ap.add_argument("--init", help="an earlier run's --out folder, or an INT8 decoder directory such as models/decoder "
+                    "(same --embed, --hidden, --vocab): start from its weights")
+    ap.add_argument("--corrector", action="store_true",
+                    help="train on [target ; hypothesis embedding] (D = 1024): the hypothesis half is the target itself "
+                    "(first decode) or the USE-lite vector of a text this model generated (refinement)")
+    ap.add_argument("--corrector-share", type=float, default=0.5, help="share of training rows given a hypothesis")
+    ap.add_argument("--refresh", type=float, default=0.5,
+                    help="at this share of the time box, the greedy hypotheses are made again by the corrector itself")
     args = ap.parse_args()
     started = time.time()
     torch.manual_seed(args.seed)
@@ -289,19 +391,48 @@ def main():
     weights = np.array([len(train_groups[n]) for n in lengths], dtype=np.float64)
     weights /= weights.sum()
 
-    model = Decoder(args.vocab, 512, args.embed, args.hidden, args.dropout).to(device)
+    model = Decoder(args.vocab, 1024 if args.corrector else 512, args.embed, args.hidden, args.dropout).to(device)
     if args.init:
         load_weights(model, args.init)
         log["init"] = args.init
-    params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.98))
     use_bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else (lambda: torch.autocast("cpu", enabled=False))
+    both = lambda e, h: torch.cat([e, h], -1)  # noqa: E731  the corrector's conditioning [target ; hypothesis]
+    train_cond = lambda rows: train_vectors[rows]  # noqa: E731
+    val_sets = {"valLoss": val_vectors}
+    if args.corrector:
+        # Hypotheses of the starting model, first-decode mode ([v ; v]): for validation one greedy text per sentence;
+        # for training a sampled (temperature 0.8) and a greedy one per sentence, re-embedded on the GPU.
+        t0 = time.time()
+        rows_all = torch.from_numpy(train_rows).to(device)
+        with autocast():
+            ids, n = generate(model, both(val_vectors, val_vectors), 0.0, args.max_tokens)
+        val_hyp = embed_hypotheses(use, ids, n, val_vectors)
+        val_sets = {"valLossFirst": both(val_vectors, val_vectors), "valLossCorrector": both(val_vectors, val_hyp)}
+        bank = torch.zeros(2, len(tl), 512, dtype=torch.float16, device=device)
+        e = train_vectors[rows_all]
+        for slot, temperature in ((0, 0.8), (1, 0.0)):
+            with autocast():
+                ids, n = generate(model, both(e, e), temperature, args.max_tokens)
+            bank[slot, rows_all] = embed_hypotheses(use, ids, n, e).half()
+        cos = lambda a, b: (a.float() * b.float()).sum(-1).mean().item()  # noqa: E731
+        log["hypotheses"] = {"seconds": time.time() - t0, "valGreedyCos": cos(val_hyp, val_vectors),
+                             "trainSampledCos": cos(bank[0, rows_all], e), "trainGreedyCos": cos(bank[1, rows_all], e)}
+        print("hypotheses", log["hypotheses"], flush=True)
+        del e
+
+        def train_cond(rows):  # noqa: F811
+            e = train_vectors[rows]
+            slot = torch.randint(0, 2, (len(rows),), device=device)
+            give = (torch.rand(len(rows), device=device) < args.corrector_share)[:, None]
+            return both(e, torch.where(give, bank[slot, rows].float(), e))
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.98))
     if use_bf16:
         # cuDNN's GRU under bf16 autocast is checked once; float32 (TF32) if this build refuses it.
         try:
             with autocast():
-                loss_of(model, train_vectors[:8], next(iter(train_groups.values()))[:8]).backward()
+                loss_of(model, train_cond(train_where[lengths[0]][:8]), train_groups[lengths[0]][:8]).backward()
             model.zero_grad(set_to_none=True)
         except Exception as error:  # noqa: BLE001
             print("bf16 autocast refused, float32 instead:", error, flush=True)
@@ -315,6 +446,7 @@ def main():
     step, tokens, best = 0, 0, float("inf")
     last_val = train_start
     warmup = 200
+    refreshed = not args.corrector
 
     def save(tag):
         blob = b"".join(np.ascontiguousarray(a, dtype="<f4").tobytes() for _, a in model.tensors())
@@ -333,6 +465,17 @@ def main():
             break
         # Linear warm-up, then cosine decay to 5% over the time box (time, not steps: the box is what is fixed).
         frac = min(1.0, elapsed / budget)
+        if not refreshed and frac >= args.refresh:
+            # Second-round hypotheses: the corrector's own greedy text given the sampled one, as refinement's later
+            # steps see them (the time counts against the box).
+            refreshed, t0 = True, time.time()
+            e = train_vectors[rows_all]
+            with autocast():
+                ids, n = generate(model, both(e, bank[0, rows_all].float()), 0.0, args.max_tokens)
+            bank[1, rows_all] = embed_hypotheses(use, ids, n, e).half()
+            log["hypotheses"]["refresh"] = {"atSeconds": elapsed, "seconds": time.time() - t0, "trainCos": cos(bank[1, rows_all], e)}
+            print("refreshed", log["hypotheses"]["refresh"], flush=True)
+            del e
         lr = args.lr * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -340,7 +483,7 @@ def main():
         group = train_groups[n]
         pick = torch.randint(0, len(group), (min(args.batch, len(group)),), device=device)
         ids = group[pick]
-        v = train_vectors[train_where[n][pick]]
+        v = train_cond(train_where[n][pick])
         with autocast():
             loss = loss_of(model, v, ids)
         opt.zero_grad(set_to_none=True)
@@ -352,8 +495,9 @@ def main():
         now = time.time()
         if now - last_val >= args.validate_every or now - train_start >= budget:
             last_val = now
-            vloss = validation(model, val_groups, val_vectors, autocast)
-            entry = {"step": step, "seconds": round(now - train_start, 1), "trainLoss": loss.item(), "valLoss": vloss, "lr": lr, "tokens": tokens}
+            losses = {k: validation(model, val_groups, x, autocast) for k, x in val_sets.items()}
+            vloss = float(np.mean(list(losses.values())))  # the corrector: the mean of its two roles
+            entry = {"step": step, "seconds": round(now - train_start, 1), "trainLoss": loss.item(), "valLoss": vloss, **losses, "lr": lr, "tokens": tokens}
             log["history"].append(entry)
             print(entry, flush=True)
             if vloss < best:
@@ -362,8 +506,9 @@ def main():
             write_log()
 
     train_seconds = time.time() - train_start
-    vloss = validation(model, val_groups, val_vectors, autocast)
-    log["history"].append({"step": step, "seconds": round(train_seconds, 1), "valLoss": vloss, "tokens": tokens})
+    losses = {k: validation(model, val_groups, x, autocast) for k, x in val_sets.items()}
+    vloss = float(np.mean(list(losses.values())))
+    log["history"].append({"step": step, "seconds": round(train_seconds, 1), "valLoss": vloss, **losses, "tokens": tokens})
     if vloss < best:
         best = vloss
         save(f"step {step}")
@@ -374,15 +519,34 @@ def main():
     load_weights(model, args.out)
     model.eval()
     # Parity check for import-weights.ts: float32 teacher-forced logits of validation sentence 0 on its vector,
-    # which the TypeScript reference recomputes from the imported weights. check-logits.bin: [512] vector, [T, V] logits.
+    # which the TypeScript reference recomputes from the imported weights. check-logits.bin: [D] vector, [T, V] logits
+    # (the corrector's: [target ; greedy hypothesis]).
     with torch.no_grad(), torch.autocast("cuda" if device == "cuda" else "cpu", enabled=False):
         ids0 = torch.from_numpy(vt[vo[0] : vo[1]].copy())[None].to(device)
         inputs0, _ = teacher_forced(ids0)
-        logits0 = model(val_vectors[:1], inputs0)[:, 0].float()
+        check_vector = val_sets["valLossCorrector"][:1] if args.corrector else val_vectors[:1]
+        logits0 = model(check_vector, inputs0)[:, 0].float()
     with open(os.path.join(args.out, "check-logits.bin"), "wb") as f:
-        f.write(val_vectors[0].float().cpu().numpy().astype("<f4").tobytes() + logits0.cpu().numpy().astype("<f4").tobytes())
+        f.write(check_vector[0].float().cpu().numpy().astype("<f4").tobytes() + logits0.cpu().numpy().astype("<f4").tobytes())
     log["check"] = {"file": "check-logits.bin", "inputs": inputs0[:, 0].tolist(), "vocab": args.vocab}
     sample = torch.arange(0, len(vl), max(1, len(vl) // 500), device=device)[:500]
+    if args.corrector:
+        # Greedy first decode, then two corrector rounds on the best text so far (by cosine), as refine.ts does.
+        e = val_vectors[sample]
+        ids, n = generate(model, both(e, e), 0.0, args.max_tokens)
+        best = embed_hypotheses(use, ids, n, e)
+        rounds = [(best * e).sum(-1)]
+        for _ in range(2):
+            ids, n = generate(model, both(e, best), 0.0, args.max_tokens)
+            h = embed_hypotheses(use, ids, n, e)
+            c = (h * e).sum(-1)
+            rounds.append(torch.maximum(rounds[-1], c))
+            best = torch.where((c >= rounds[-2])[:, None], h, best)
+        log["correctorCheck"] = {"sentences": len(sample), "meanCosByRound": [r.mean().item() for r in rounds]}
+        print("corrector check:", log["correctorCheck"], flush=True)
+        log["seconds"] = time.time() - started
+        write_log()
+        return
     out = greedy(model, val_vectors[sample], args.max_tokens)
     cosines, exact = [], 0
     for i in range(out.shape[0]):

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { decoderTensorShapes } from "../../src/decoder/model-format.ts";
+import { conditioning, type DecoderConfig, decoderTensorShapes } from "../../src/decoder/model-format.ts";
 import { readDecoder } from "../../src/decoder/model-node.ts";
 import { referenceLogits } from "../../src/decoder/reference.ts";
 import { tinyConfig, tinyModel, unitVector } from "../decoder/fixture.ts";
@@ -19,11 +19,11 @@ afterEach(async () => {
 });
 
 /** A train_decoder.py output folder for the tiny model; `mangle` edits the weights after the logits are taken. */
-async function trainerOutput(mangle?: (flat: Float32Array) => void): Promise<string> {
+async function trainerOutput(mangle?: (flat: Float32Array) => void, config: DecoderConfig = tinyConfig): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "gpu-import-"));
   dirs.push(dir);
-  const model = tinyModel(3);
-  const names = decoderTensorShapes(tinyConfig);
+  const model = tinyModel(3, config);
+  const names = decoderTensorShapes(config);
   const flat = new Float32Array(names.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0));
   let at = 0;
   for (const [name] of names) {
@@ -32,11 +32,11 @@ async function trainerOutput(mangle?: (flat: Float32Array) => void): Promise<str
     at += data.length;
   }
   const inputs = [1, 7, 9, 11];
-  const v = unitVector(tinyConfig.dim, 5);
+  const v = unitVector(config.dim, 5);
   const logits = referenceLogits(model, v, inputs);
-  const check = new Float32Array(tinyConfig.dim + inputs.length * tinyConfig.vocab);
+  const check = new Float32Array(config.dim + inputs.length * config.vocab);
   check.set(v);
-  for (const [t, row] of logits.entries()) check.set(Float32Array.from(row), tinyConfig.dim + t * tinyConfig.vocab);
+  for (const [t, row] of logits.entries()) check.set(Float32Array.from(row), config.dim + t * config.vocab);
   mangle?.(flat);
   // Two parts, as the script cuts weights past 15 MiB.
   const bytes = new Uint8Array(flat.buffer);
@@ -45,7 +45,7 @@ async function trainerOutput(mangle?: (flat: Float32Array) => void): Promise<str
   await writeFile(join(dir, "weights-1.bin"), bytes.subarray(cut));
   await writeFile(join(dir, "check-logits.bin"), new Uint8Array(check.buffer));
   const log = {
-    args: { embed: tinyConfig.embed, hidden: tinyConfig.hidden, vocab: tinyConfig.vocab },
+    args: { embed: config.embed, hidden: config.hidden, vocab: config.vocab, ...(config.corrector ? { corrector: true } : {}) },
     weights: { bytes: bytes.length, parts: 2, saved: "step 9", tensors: names },
     check: { file: "check-logits.bin", inputs, vocab: tinyConfig.vocab },
     history: [
@@ -57,8 +57,8 @@ async function trainerOutput(mangle?: (flat: Float32Array) => void): Promise<str
   return dir;
 }
 
-function runImport(from: string, out: string) {
-  return spawnSync(process.execPath, [SCRIPT, "--from", from, "--out", out, "--max-tokens", String(tinyConfig.maxTokens)], {
+function runImport(from: string, out: string, ...flags: string[]) {
+  return spawnSync(process.execPath, [SCRIPT, "--from", from, "--out", out, "--max-tokens", String(tinyConfig.maxTokens), ...flags], {
     encoding: "utf8",
   });
 }
@@ -105,5 +105,33 @@ describe("import-weights.ts", () => {
     const run = runImport(from, join(from, "model"));
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/the weight parts hold \d+ bytes, train-log.json says \d+/);
+  });
+
+  it("imports a corrector run (D = 2 x the encoder's), and --fold writes its first-decode role as a plain decoder", async () => {
+    const correctorConfig: DecoderConfig = { ...tinyConfig, dim: 2 * tinyConfig.dim, corrector: true };
+    const from = await trainerOutput(undefined, correctorConfig);
+    const run = runImport(from, join(from, "corrector"));
+    expect(run.stderr).toBe("");
+    const corrector = await readDecoder(join(from, "corrector"));
+    expect(corrector.model.config).toEqual(correctorConfig);
+    expect(corrector.manifest.encoder.dim).toBe(tinyConfig.dim);
+
+    expect(runImport(from, join(from, "folded"), "--fold").status).toBe(0);
+    const folded = await readDecoder(join(from, "folded"));
+    expect(folded.model.config).toEqual(tinyConfig);
+    // The folded decoder on t gives the corrector's logits on [t ; t].
+    const t = unitVector(tinyConfig.dim, 8);
+    const inputs = [1, 12, 30, 7];
+    const want = referenceLogits(corrector.model, conditioning(correctorConfig, t), inputs);
+    const got = referenceLogits(folded.model, t, inputs);
+    for (const [step, row] of want.entries()) for (const [j, x] of row.entries()) expect(got[step][j]).toBeCloseTo(x, 4);
+    // A corrector's hypothesis half matters: [t ; h] differs from [t ; t].
+    const other = referenceLogits(corrector.model, conditioning(correctorConfig, t, unitVector(tinyConfig.dim, 9)), inputs);
+    expect(Math.max(...other[0].map((x, j) => Math.abs(x - want[0][j])))).toBeGreaterThan(1e-3);
+
+    const plain = await trainerOutput();
+    const refused = runImport(plain, join(plain, "folded"), "--fold");
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/--fold: .* is not a corrector run/);
   });
 });
