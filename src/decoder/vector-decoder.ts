@@ -15,6 +15,16 @@ export interface VectorDecoder {
   decode(vectors: Float32Array, count: number, options?: RefineOptions): Promise<DecodedText[]>;
 }
 
+/**
+ * Throws DecoderInputError naming the first problem of `count` vectors [count, dim]: the size, then each vector
+ * (checked before any is decoded, so one bad row fails fast and by name).
+ */
+export function checkDecodeInput(vectors: Float32Array, count: number, dim: number): void {
+  if (!Number.isInteger(count) || count < 0 || vectors.length !== count * dim)
+    throw new DecoderInputError(`expected ${count} vectors of ${dim} values (${count * dim}), got ${vectors.length} values`);
+  for (let i = 0; i < count; i++) checkTargetVector(vectors.subarray(i * dim, (i + 1) * dim), dim, `vectors[${i}]`);
+}
+
 export function createVectorDecoder(runner: DecoderRunner, encoder: Encoder, pieces: readonly string[]): VectorDecoder {
   const dim = targetDim(runner.config);
   if (encoder.dim !== dim) throw new Error(`the decoder reads ${dim}-D vectors, the encoder '${encoder.id}' writes ${encoder.dim}-D`);
@@ -25,10 +35,7 @@ export function createVectorDecoder(runner: DecoderRunner, encoder: Encoder, pie
     dim,
     encoderId: encoder.id,
     async decode(vectors, count, options) {
-      if (!Number.isInteger(count) || count < 0 || vectors.length !== count * dim)
-        throw new DecoderInputError(`expected ${count} vectors of ${dim} values (${count * dim}), got ${vectors.length} values`);
-      // Check every vector before decoding any, so one bad row fails fast and by name.
-      for (let i = 0; i < count; i++) checkTargetVector(vectors.subarray(i * dim, (i + 1) * dim), dim, `vectors[${i}]`);
+      checkDecodeInput(vectors, count, dim);
       const out: DecodedText[] = [];
       for (let i = 0; i < count; i++)
         out.push(await decodeAndRefine(runner, embed, pieces, vectors.subarray(i * dim, (i + 1) * dim), options));

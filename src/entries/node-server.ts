@@ -13,6 +13,7 @@ import type { WasmCore } from "../core/wasm-core.ts";
 import { loadCore } from "../core/wasm-core-node.ts";
 import { DEFAULT_METRICS_PATH, openNodeMetrics } from "../db/sqlite-node.ts";
 import type { VectorDecoder } from "../decoder/vector-decoder.ts";
+import { DecodePool } from "../decoder/decode-pool-node.ts";
 import { loadVectorDecoder } from "../decoder/vector-decoder-node.ts";
 import { createEmbeddingCache, embeddingCacheOptions } from "../encoders/cached-encoder.ts";
 import { EmbedPool } from "../encoders/embed-pool-node.ts";
@@ -178,16 +179,31 @@ export async function startServer(options: ServerOptions) {
   // reason. Its hypotheses are re-embedded by the queries' own encoder (the LVM_USE_LITE variant, so a decoded text's
   // cosine is the one the page and the Worker compute with the same weights; one instance, not a second load), without
   // the request cache in front: hypotheses would crowd real texts out of it.
+  // With LVM_DECODE_THREADS >= 1 (the default, 1) decodes run on that many worker threads (DecodePool), each with its
+  // own decoder and encoder of the same variant, so a decode's ~150 ms of CPU does not hold other requests; 0 keeps
+  // them on this thread.
   const decoderPath = decoderDir(options.decoder);
+  const decodeThreads = Number(process.env.LVM_DECODE_THREADS ?? 1);
+  if (!Number.isInteger(decodeThreads) || decodeThreads < 0)
+    throw new Error(`LVM_DECODE_THREADS must be an integer >= 0, got '${process.env.LVM_DECODE_THREADS}'`);
   let decoderLoading: Promise<VectorDecoder> | undefined;
   if (decoderPath) {
     const rescorer = entry.id === USE_LITE_ID ? rawEncoder() : undefined;
-    decoderLoading = Promise.resolve(rescorer)
-      .then((encoder) => loadVectorDecoder(decoderPath, { precision: options.precision, encoder }))
-      .then(({ decoder, weightBytes }) => {
-        console.log(`decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D)`);
-        return decoder;
-      });
+    decoderLoading = (
+      decodeThreads > 0
+        ? DecodePool.open(decoderPath, {
+            threads: decodeThreads,
+            precision: options.precision,
+            encoder: entry.id === USE_LITE_ID ? entry.id : undefined,
+          }).then((decoder) => ({ decoder, weightBytes: decoder.weightBytes }))
+        : Promise.resolve(rescorer).then((encoder) => loadVectorDecoder(decoderPath, { precision: options.precision, encoder }))
+    ).then(({ decoder, weightBytes }) => {
+      const where = decodeThreads > 0 ? `, ${decodeThreads} worker thread${decodeThreads > 1 ? "s" : ""}` : "";
+      console.log(
+        `decoder ${decoderPath} loaded (${(weightBytes / 2 ** 20).toFixed(1)} MiB, ${decoder.encoderId} ${decoder.dim}-D${where})`,
+      );
+      return decoder;
+    });
     decoderLoading.catch((error) => console.error(`decoder ${decoderPath} failed to load: ${error.message}`));
   }
   const decoder = decoderLoading ? () => decoderLoading : undefined;
@@ -271,7 +287,11 @@ export async function startServer(options: ServerOptions) {
   // autoCleanupIncoming off: unread bodies are handled by closeAfterUnreadBody (node-server's clean-up resets them).
   const server = serve({ fetch, port: options.port, hostname: options.host, autoCleanupIncoming: false });
   await new Promise<void>((resolve) => server.once("listening", resolve));
-  server.on("close", () => void metrics?.close());
+  server.on("close", () => {
+    void metrics?.close();
+    // The decoding threads would keep an embedding process (a test's server) alive after its server closed.
+    void decoderLoading?.then((d) => (d instanceof DecodePool ? d.close() : undefined)).catch(() => {});
+  });
   // Buffered metrics rows are written before the process goes (the flush timer alone would lose up to 1 s).
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
