@@ -26,10 +26,13 @@ try {
   process.exit(1);
 }
 
-port.on("message", async ({ id, vectors, count, options }: { id: number; vectors: Float32Array; count: number; options?: RefineOptions }) => {
-  try {
-    port.postMessage({ id, decoded: await decoder.decode(vectors, count, options) });
-  } catch (error) {
-    port.postMessage({ id, error: (error as Error).message, input: error instanceof DecoderInputError });
-  }
-});
+port.on(
+  "message",
+  async ({ id, vectors, count, options }: { id: number; vectors: Float32Array; count: number; options?: RefineOptions }) => {
+    try {
+      port.postMessage({ id, decoded: await decoder.decode(vectors, count, options) });
+    } catch (error) {
+      port.postMessage({ id, error: (error as Error).message, input: error instanceof DecoderInputError });
+    }
+  },
+);
