@@ -10,6 +10,7 @@ import { benchHttpForms } from "./http-forms.ts";
 import { benchKernel } from "./kernel.ts";
 import { benchLvm } from "./lvm.ts";
 import { benchMetrics } from "./metrics.ts";
+import { benchNodeDecode } from "./node-decode.ts";
 import { RESULTS } from "./paths.ts";
 import { benchSharded } from "./sharded.ts";
 import { benchWorkerDecode } from "./worker-decode.ts";
@@ -27,6 +28,7 @@ const sections: Record<string, () => Promise<Record<string, unknown>>> = {
   sharded: benchSharded,
   "worker-text": benchWorkerText,
   "worker-decode": benchWorkerDecode,
+  "node-decode": benchNodeDecode,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
