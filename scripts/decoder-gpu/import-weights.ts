@@ -8,7 +8,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { type DecoderConfig, type DecoderModel, decoderTensorShapes, targetDim } from "../../src/decoder/model-format.ts";
+import {
+  type DecoderConfig,
+  type DecoderModel,
+  decoderParameterCount,
+  decoderTensorShapes,
+  targetDim,
+} from "../../src/decoder/model-format.ts";
 import { writeDecoder } from "../../src/decoder/model-node.ts";
 import { referenceLogits } from "../../src/decoder/reference.ts";
 import type { TensorMap } from "../../src/lvm/model-format.ts";
@@ -97,7 +103,10 @@ console.log(
 if (!(maxError <= 1e-2 * Math.max(range, 1)))
   throw new Error(`the reference disagrees with PyTorch (max error ${maxError}): not importing`);
 
-const best = log.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+// The saved weights are those of the best validation loss (a corrector's: the mean of its two roles); a folded
+// model reports its own role's loss at that point.
+const saved = log.history.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+const best = { valLoss: values.fold && typeof saved.valLossFirst === "number" ? saved.valLossFirst : saved.valLoss };
 const { args, weights, check: _check, history, ...rest } = log;
 const model = values.fold ? foldCorrector({ config, tensors }) : { config, tensors };
 await writeDecoder(
@@ -112,6 +121,8 @@ await writeDecoder(
     bestValLoss: best.valLoss,
     history,
     parity: { maxError, largestLogit: range },
+    // The run's log counts the corrector's parameters; the folded model has its own.
+    parameters: decoderParameterCount(model.config),
     ...(values.fold
       ? { folded: "the corrector's first-decode role: cond.w and gru.w_x's vector rows, target + hypothesis halves added" }
       : {}),

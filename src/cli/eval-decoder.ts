@@ -6,6 +6,7 @@ import { CoreDecoder } from "../decoder/core-decoder.ts";
 import { readSentenceSet } from "../decoder/dataset-node.ts";
 import { decoderReportMarkdown, decoderReportSvg } from "../decoder/eval-report.ts";
 import { evaluateDecoder, generationLimit } from "../decoder/evaluate.ts";
+import { decoderParameterCount } from "../decoder/model-format.ts";
 import { loadCoreDecoder, readDecoder } from "../decoder/model-node.ts";
 import { type PrecisionCheck, precisionCheck } from "../decoder/precision-check.ts";
 import { ReferenceDecoder } from "../decoder/reference.ts";
@@ -90,7 +91,7 @@ ${REFINE_USAGE}
     await mkdir(out, { recursive: true });
     await writeFile(
       join(out, "decoder-eval.json"),
-      `${JSON.stringify({ model, test, stores: storePaths, precision, weightBytes: decoder.weightBytes, parameters: manifest.training.parameters, wallSeconds, int8Check, ...report }, null, 1)}\n`,
+      `${JSON.stringify({ model, test, stores: storePaths, precision, weightBytes: decoder.weightBytes, parameters: decoderParameterCount(manifest.config), wallSeconds, int8Check, ...report }, null, 1)}\n`,
     );
     let markdown = decoderReportMarkdown(report, { model, test, command, wallSeconds });
     if (int8Check)

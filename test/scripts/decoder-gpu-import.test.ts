@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { conditioning, type DecoderConfig, decoderTensorShapes } from "../../src/decoder/model-format.ts";
+import { conditioning, type DecoderConfig, decoderParameterCount, decoderTensorShapes } from "../../src/decoder/model-format.ts";
 import { readDecoder } from "../../src/decoder/model-node.ts";
 import { referenceLogits } from "../../src/decoder/reference.ts";
 import { tinyConfig, tinyModel, unitVector } from "../decoder/fixture.ts";
@@ -119,6 +119,7 @@ describe("import-weights.ts", () => {
     expect(runImport(from, join(from, "folded"), "--fold").status).toBe(0);
     const folded = await readDecoder(join(from, "folded"));
     expect(folded.model.config).toEqual(tinyConfig);
+    expect(folded.manifest.training.parameters).toBe(decoderParameterCount(tinyConfig));
     // The folded decoder on t gives the corrector's logits on [t ; t].
     const t = unitVector(tinyConfig.dim, 8);
     const inputs = [1, 12, 30, 7];
