@@ -3,7 +3,8 @@
 // Requests go to the first idle worker in the order they come; input is checked here first, so a malformed vector
 // is refused by name without a round trip. A worker that dies fails the pool: its callers get the reason, and so
 // does every later call (the server answers with it rather than hang).
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { openWorkers, type ReadyMessage } from "../workers/open-workers-node.ts";
 import type { DecoderPrecision } from "./core-decoder.ts";
 import { type DecodedText, DecoderInputError, type RefineOptions } from "./refine.ts";
 import { checkDecodeInput, type VectorDecoder } from "./vector-decoder.ts";
@@ -22,9 +23,7 @@ interface Slot {
   job?: Job;
 }
 
-interface Ready {
-  ready: boolean;
-  error?: string;
+interface Ready extends ReadyMessage {
   dim: number;
   encoderId: string;
   weightBytes: number;
@@ -72,31 +71,12 @@ export class DecodePool implements VectorDecoder {
 
   /** Starts the workers and waits until each has loaded the decoder in `dir` (a load error rejects, naming it). */
   static async open(dir: string, options: DecodePoolOptions): Promise<DecodePool> {
-    const workers = Array.from(
-      { length: options.threads },
-      () =>
-        new Worker(new URL("./decode-worker-node.ts", import.meta.url), {
-          workerData: { dir, precision: options.precision, encoder: options.encoder },
-        }),
+    const { workers, readies } = await openWorkers<Ready>(
+      new URL("./decode-worker-node.ts", import.meta.url),
+      options.threads,
+      { dir, precision: options.precision, encoder: options.encoder },
+      "a decoding worker thread",
     );
-    let readies: Ready[];
-    try {
-      readies = await Promise.all(
-        workers.map(
-          (worker) =>
-            new Promise<Ready>((resolve, reject) => {
-              worker.once("message", (m: Ready) => (m.ready ? resolve(m) : reject(new Error(m.error ?? "the decoder failed to load"))));
-              worker.once("error", reject);
-              worker.once("exit", (code) => reject(new Error(`a decoding worker thread exited while loading (code ${code})`)));
-            }),
-        ),
-      );
-    } catch (error) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw error;
-    }
-    // Only the loading listeners: Worker keeps its own (newListener) to ref its port while 'message' is listened to.
-    for (const w of workers) for (const event of ["message", "error", "exit"]) w.removeAllListeners(event);
     return new DecodePool(
       readies[0],
       workers.map((worker) => ({ worker })),

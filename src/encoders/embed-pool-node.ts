@@ -2,7 +2,8 @@
 // idle worker in the order they are made; each answer resolves its own promise, so the caller decides the
 // order it uses them in (ingest commits in corpus order). Small calls waiting together (a server's requests
 // under load) go to one worker as one batch of at most MERGE_TEXTS texts; large ones (ingest's commits) never merge.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { openWorkers } from "../workers/open-workers-node.ts";
 import { encoderEntry } from "./registry-node.ts";
 import type { Encoder } from "./types.ts";
 import { UnigramTokenizer } from "./unigram-tokenizer.ts";
@@ -72,29 +73,12 @@ export class EmbedPool implements Encoder {
   /** Starts `threads` workers and waits until each has loaded encoder `encoderId` (a load error rejects). */
   static async open(encoderId: string, threads: number): Promise<EmbedPool> {
     const entry = encoderEntry(encoderId);
-    const workers = Array.from(
-      { length: threads },
-      () => new Worker(new URL("./embed-worker-node.ts", import.meta.url), { workerData: { encoder: encoderId } }),
+    const { workers } = await openWorkers(
+      new URL("./embed-worker-node.ts", import.meta.url),
+      threads,
+      { encoder: encoderId },
+      "an embedding worker thread",
     );
-    try {
-      await Promise.all(
-        workers.map(
-          (worker) =>
-            new Promise<void>((resolve, reject) => {
-              worker.once("message", (m: { ready: boolean; error?: string }) =>
-                m.ready ? resolve() : reject(new Error(m.error ?? "encoder failed to load")),
-              );
-              worker.once("error", reject);
-              worker.once("exit", (code) => reject(new Error(`an embedding worker thread exited while loading (code ${code})`)));
-            }),
-        ),
-      );
-    } catch (error) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw error;
-    }
-    // Only the loading listeners: Worker keeps its own (newListener) to ref its port while 'message' is listened to.
-    for (const w of workers) for (const event of ["message", "error", "exit"]) w.removeAllListeners(event);
     const pool = new EmbedPool(
       entry.id,
       entry.dim,
