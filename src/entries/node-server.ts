@@ -176,12 +176,12 @@ export async function startServer(options: ServerOptions) {
   };
   encoder().catch((error) => console.error(`encoder '${entry.id}' failed to load: ${error.message}`));
   // The decoder loads in the background too; a failed load is logged, and decode requests answer 503 with the
-  // reason. Its hypotheses are re-embedded by the queries' own encoder (the LVM_USE_LITE variant, so a decoded text's
-  // cosine is the one the page and the Worker compute with the same weights; one instance, not a second load), without
-  // the request cache in front: hypotheses would crowd real texts out of it.
-  // With LVM_DECODE_THREADS >= 1 (the default, 1) decodes run on that many worker threads (DecodePool), each with its
-  // own decoder and encoder of the same variant, so a decode's ~150 ms of CPU does not hold other requests; 0 keeps
-  // them on this thread.
+  // reason. Its hypotheses are re-embedded by the queries' encoder variant (LVM_USE_LITE, so a decoded text's cosine
+  // is the one the page and the Worker compute with the same weights), without the request cache in front:
+  // hypotheses would crowd real texts out of it. With LVM_DECODE_THREADS >= 1 (the default, 1) decodes run on that
+  // many worker threads (DecodePool), each loading its own decoder and encoder of that variant, so a decode's ~150 ms
+  // of CPU does not hold other requests (npm run bench -- node-decode); 0 keeps them on this thread, re-embedding
+  // with the queries' own encoder instance.
   const decoderPath = decoderDir(options.decoder);
   const decodeThreads = Number(process.env.LVM_DECODE_THREADS ?? 1);
   if (!Number.isInteger(decodeThreads) || decodeThreads < 0)
