@@ -20,6 +20,7 @@ const SETTINGS: { name: string; options: Record<string, number> }[] = [
   { name: `default (steps ${DEFAULT_STEPS}, beam ${DEFAULT_BEAM}, samples ${DEFAULT_SAMPLES}, feedback ${DEFAULT_FEEDBACK})`, options: {} },
   { name: "beam 4, no refinement (steps 0, samples 0)", options: { steps: 0, samples: 0 } },
   // The setting that reaches cosine 0.902 on the test sentences (docs/decoder.md), for what it costs at the edge.
+  { name: "steps 3, patience 1", options: { steps: 3, patience: 1 } },
   { name: "steps 4, patience 1", options: { steps: 4, patience: 1 } },
 ];
 
