@@ -188,15 +188,17 @@ export async function startServer(options: ServerOptions) {
     throw new Error(`LVM_DECODE_THREADS must be an integer >= 0, got '${process.env.LVM_DECODE_THREADS}'`);
   let decoderLoading: Promise<VectorDecoder> | undefined;
   if (decoderPath) {
-    const rescorer = entry.id === USE_LITE_ID ? rawEncoder() : undefined;
+    const useLite = entry.id === USE_LITE_ID;
     decoderLoading = (
       decodeThreads > 0
         ? DecodePool.open(decoderPath, {
             threads: decodeThreads,
             precision: options.precision,
-            encoder: entry.id === USE_LITE_ID ? entry.id : undefined,
+            encoder: useLite ? entry.id : undefined,
           }).then((decoder) => ({ decoder, weightBytes: decoder.weightBytes }))
-        : Promise.resolve(rescorer).then((encoder) => loadVectorDecoder(decoderPath, { precision: options.precision, encoder }))
+        : Promise.resolve(useLite ? rawEncoder() : undefined).then((encoder) =>
+            loadVectorDecoder(decoderPath, { precision: options.precision, encoder }),
+          )
     ).then(({ decoder, weightBytes }) => {
       const where = decodeThreads > 0 ? `, ${decodeThreads} worker thread${decodeThreads > 1 ? "s" : ""}` : "";
       console.log(
