@@ -3,10 +3,16 @@
 /**
  * exp on four lanes: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by the Cephes expf polynomial, 2^n through
  * the exponent bits. Relative error ~1e-7 over the clamped range [-87, 88].
+ * n is rounded by adding 1.5 * 2^23 (the sum's low mantissa bits are then n, to nearest even, as f32x4.nearest
+ * rounds) and the clamp uses pmin/pmax: one x86 instruction each, where trunc_sat and the NaN-aware min/max take
+ * several. Same n, same polynomial, so the same bits as nearest + trunc_sat gave, for every x (NaN stays NaN);
+ * the decoder's logSumExpRows is ~1.3x faster.
  */
 @inline export function expF32x4(x: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(-87)), f32x4.splat(88));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.4426950408889634)));
+  const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87)), f32x4.splat(88));
+  const magic = f32x4.splat(12582912);
+  const t = f32x4.add(f32x4.mul(clamped, f32x4.splat(1.4426950408889634)), magic);
+  const n = f32x4.sub(t, magic);
   const r = f32x4.sub(f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
@@ -15,7 +21,8 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // bits(t) - bits(1.5 * 2^23) = n; (n + 127) << 23 is 2^n's exponent field.
+  const pow2n = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
   return f32x4.mul(p, pow2n);
 }
 
