@@ -42,6 +42,8 @@ export interface CoreExports {
   ): number;
   rowSumsI8(vectors: number, count: number, dim: number, out: number): void;
   selectTopK(scores: number, count: number, k: number, outRows: number, outScores: number): number;
+  /** out [rows, k] i32 = the ids of each row's k highest values of x [rows, n] f32, best first (-1 past the finite ones). */
+  topKRows(x: number, rows: number, n: number, k: number, out: number): void;
   /** Packed, register-blocked INT8 dense layer (wasm/assembly/packed.ts): i16 activations, packI8 weights. */
   packedI8Bytes(outDim: number, inDim: number): number;
   packI8(wq: number, outDim: number, inDim: number, packed: number): void;

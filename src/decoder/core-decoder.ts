@@ -154,6 +154,16 @@ export class CoreDecoder implements DecoderRunner {
     return new Float32Array(out.f32(rows));
   }
 
+  /** The core's topKRows on the rows as decode.ts masked them (copied back in, as logSumExpRows does). */
+  topIdsRows(logits: Float32Array, rows: number, k: number): Int32Array {
+    const V = this.config.vocab;
+    const x = this.buf("logits", rows * V * 4);
+    x.f32(rows * V).set(logits.subarray(0, rows * V));
+    const out = this.buf("top", rows * k * 4);
+    this.core.exports.topKRows(x.aligned, rows, V, k, out.aligned);
+    return new Int32Array(out.i32(rows * k));
+  }
+
   dispose(): void {
     for (const l of this.layers.values()) freeLinear(l);
     this.scratch.free();

@@ -12,17 +12,21 @@ export interface Hypothesis {
   logProb: number;
 }
 
-/**
- * Masks the never-text ids of each of `rows` rows of logits to -Infinity in place (and </s> when `noEnd`) and returns
- * each row's log-sum-exp: piece i of row r has log-probability logits[r * V + i] - lse[r]. The rows are not
- * normalised in place, since a decode reads the log-probabilities of the few pieces it picks, and ranking by logit is
- * ranking by log-probability. The core's SIMD kernel sums where the runner has one: a JS log-softmax of each row was
- * 22% of a refined decode's time (`node --cpu-prof`, docs/decoder.md).
- */
-function maskRows(runner: DecoderRunner, logits: Float32Array, rows: number, noEnd: boolean): Float32Array {
+/** Masks the never-text ids of each of `rows` rows of logits to -Infinity in place (and </s> when `noEnd`). */
+function maskRows(runner: DecoderRunner, logits: Float32Array, rows: number, noEnd: boolean): void {
   const V = runner.config.vocab;
   for (let r = 0; r < rows; r++)
     for (let id = 0; id < FIRST_PIECE_ID; id++) if (id !== EOS_ID || noEnd) logits[r * V + id] = Number.NEGATIVE_INFINITY;
+}
+
+/**
+ * Each row's log-sum-exp of masked logits: piece i of row r has log-probability logits[r * V + i] - lse[r]. The rows
+ * are not normalised in place, since a decode reads the log-probabilities of the few pieces it picks, and ranking by
+ * logit is ranking by log-probability. The core's SIMD kernel sums where the runner has one: a JS log-softmax of each
+ * row was 22% of a refined decode's time (`node --cpu-prof`, docs/decoder.md).
+ */
+function logSumExpRows(runner: DecoderRunner, logits: Float32Array, rows: number): Float32Array {
+  const V = runner.config.vocab;
   if (runner.logSumExpRows) return runner.logSumExpRows(logits, rows);
   const lse = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -34,6 +38,18 @@ function maskRows(runner: DecoderRunner, logits: Float32Array, rows: number, noE
     lse[r] = max + Math.log(sum);
   }
   return lse;
+}
+
+/** Row r's `k` best piece ids (topIds), from the runner's kernel for all rows at once where it has one. */
+function topIdsOfRows(runner: DecoderRunner, logits: Float32Array, rows: number, k: number): (r: number) => number[] {
+  const V = runner.config.vocab;
+  if (!runner.topIdsRows) return (r) => topIds(logits.subarray(r * V, (r + 1) * V), k);
+  const top = runner.topIdsRows(logits, rows, k);
+  return (r) => {
+    const ids: number[] = [];
+    for (let j = r * k; j < (r + 1) * k && top[j] >= 0; j++) ids.push(top[j]);
+    return ids;
+  };
 }
 
 function checkVectors(runner: DecoderRunner, vectors: Float32Array, rows: number): void {
@@ -55,7 +71,8 @@ export function greedyDecode(
   const tokens = new Int32Array(rows).fill(BOS_ID);
   for (let t = 0; t <= maxTokens && done.includes(0); t++) {
     const logits = runner.step(state, tokens);
-    const lse = maskRows(runner, logits, rows, t === 0);
+    maskRows(runner, logits, rows, t === 0);
+    const lse = logSumExpRows(runner, logits, rows);
     for (let r = 0; r < rows; r++) {
       if (done[r]) continue;
       const row = logits.subarray(r * V, (r + 1) * V);
@@ -91,15 +108,17 @@ export function beamDecode(
   for (let t = 0; t <= maxTokens && beams.length > 0; t++) {
     const tokens = beams.map((b) => (b.ids.length ? b.ids[b.ids.length - 1] : BOS_ID));
     const logits = runner.step(state, tokens);
-    const lse = maskRows(runner, logits, beams.length, t === 0);
+    maskRows(runner, logits, beams.length, t === 0);
+    const lse = logSumExpRows(runner, logits, beams.length);
+    const top = t < maxTokens ? topIdsOfRows(runner, logits, beams.length, width) : null;
     const candidates: { from: number; id: number; logProb: number }[] = [];
     for (let r = 0; r < beams.length; r++) {
       const row = logits.subarray(r * V, (r + 1) * V);
-      if (t === maxTokens) {
+      if (!top) {
         candidates.push({ from: r, id: EOS_ID, logProb: beams[r].logProb + row[EOS_ID] - lse[r] });
         continue;
       }
-      for (const id of topIds(row, width)) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] - lse[r] });
+      for (const id of top(r)) candidates.push({ from: r, id, logProb: beams[r].logProb + row[id] - lse[r] });
     }
     candidates.sort((a, b) => b.logProb - a.logProb);
     const next: Hypothesis[] = [];
@@ -142,34 +161,39 @@ export function topIds(row: Float32Array, k: number): number[] {
 
 /**
  * `count` sampled hypotheses for one vector: temperature, then the top-k pieces. Finished rows leave the state, so a
- * step runs only the live ones (a step's cost is per row; samples end at different lengths).
+ * step runs only the live ones (a step's cost is per row; samples end at different lengths). `logProb: false` leaves
+ * each hypothesis's logProb NaN and skips the log-sum-exp of every row (refinement ranks samples by cosine, not
+ * log-probability; the sum over 8k logits was 9% of a refined decode, `node --cpu-prof`, docs/decoder.md): the same
+ * pieces either way, since sampling reads only the top-k logits' differences.
  */
 export function sampleDecode(
   runner: DecoderRunner,
   vector: Float32Array,
   count: number,
   rng: Rng,
-  options: { temperature?: number; topK?: number; maxTokens?: number } = {},
+  options: { temperature?: number; topK?: number; maxTokens?: number; logProb?: boolean } = {},
 ): Hypothesis[] {
   checkVectors(runner, vector, 1);
-  const { temperature = 0.8, topK = 40, maxTokens = runner.config.maxTokens } = options;
+  const { temperature = 0.8, topK = 40, maxTokens = runner.config.maxTokens, logProb = true } = options;
   const { vocab: V, dim, hidden: H } = runner.config;
   const vectors = new Float32Array(count * dim);
   for (let r = 0; r < count; r++) vectors.set(vector, r * dim);
   let state = runner.start(vectors, count);
-  const out: Hypothesis[] = Array.from({ length: count }, () => ({ ids: [], logProb: 0 }));
+  const out: Hypothesis[] = Array.from({ length: count }, () => ({ ids: [], logProb: logProb ? 0 : Number.NaN }));
   /** live[r]: the hypothesis that state row r extends. */
   let live = Array.from({ length: count }, (_, r) => r);
   let tokens = new Int32Array(count).fill(BOS_ID);
   for (let t = 0; t <= maxTokens && live.length > 0; t++) {
     const logits = runner.step(state, tokens);
-    const lse = maskRows(runner, logits, live.length, t === 0);
+    maskRows(runner, logits, live.length, t === 0);
+    const lse = logProb ? logSumExpRows(runner, logits, live.length) : null;
+    const top = t < maxTokens ? topIdsOfRows(runner, logits, live.length, topK) : null;
     const keep: number[] = [];
     for (let r = 0; r < live.length; r++) {
       const row = logits.subarray(r * V, (r + 1) * V);
       let pick = EOS_ID;
-      if (t < maxTokens) {
-        const ids = topIds(row, topK);
+      if (top) {
+        const ids = top(r);
         const weights = ids.map((i) => Math.exp((row[i] - row[ids[0]]) / temperature));
         let u = rng.next() * weights.reduce((a, b) => a + b, 0);
         pick = ids[ids.length - 1];
@@ -182,7 +206,7 @@ export function sampleDecode(
         }
       }
       const h = out[live[r]];
-      h.logProb += row[pick] - lse[r];
+      if (lse) h.logProb += row[pick] - lse[r];
       if (pick === EOS_ID) continue;
       h.ids.push(pick);
       tokens[r] = pick;

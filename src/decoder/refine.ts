@@ -185,7 +185,7 @@ export async function decodeAndRefine(
     const v = conditioning(runner.config, cond, best.text ? best.vector : target);
     const hyps = [
       ...beamDecode(runner, v, beam, { maxTokens }),
-      ...(samples > 0 ? sampleDecode(runner, v, samples, rng, { temperature, maxTokens }) : []),
+      ...(samples > 0 ? sampleDecode(runner, v, samples, rng, { temperature, maxTokens, logProb: false }) : []),
     ];
     const candidate = await bestOf(hyps, pieces, embed, target, seen);
     if (!candidate || candidate.cosine <= best.cosine) {

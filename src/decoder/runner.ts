@@ -25,6 +25,11 @@ export interface DecoderRunner {
    * -Infinity). The core runs a SIMD kernel; without it decode.ts sums in JS.
    */
   logSumExpRows?(logits: Float32Array, rows: number): Float32Array;
+  /**
+   * Optional: the ids of the `k` highest logits of each row, best first, ties to the lower id, -Infinity never
+   * ([rows, k], -1 past a row's finite values): decode.ts's topIds per row, which it runs without this.
+   */
+  topIdsRows?(logits: Float32Array, rows: number, k: number): Int32Array;
 }
 
 /** A new state holding rows `from[i]` of `state`, in that order. */

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { WasmCore } from "../../src/core/wasm-core.ts";
 import { loadCore } from "../../src/core/wasm-core-node.ts";
+import { topIds } from "../../src/decoder/decode.ts";
 import { gelu, layerNorm, sigmoid } from "../../src/lvm/reference.ts";
 import { quantizeRows } from "../../src/store/quantize.ts";
 import { maxAbsDiff, random } from "../helpers.ts";
@@ -279,6 +280,41 @@ describe("core kernels vs TypeScript references", () => {
       xb.free();
       out.free();
     }
+  });
+
+  it("topKRows gives topIds' ids per row: best first, ties to the lower id, -Infinity never, -1 past the finite values", () => {
+    // Rows of 8,000 (the decoder's vocabulary) and of 37 (not a multiple of 4: the scalar tail).
+    for (const n of [8000, 37]) {
+      const rows = 4;
+      const x = random(rows * n, 43 + n, 5);
+      for (let i = 0; i < 6; i++) x[i] = Number.NEGATIVE_INFINITY; // masked pieces, as the decoder leaves them
+      x[n + 9] = x[n + 30] = x[n + 2] = 7; // a tie at the top of row 1: ids 2, 9, 30 in that order
+      x[n + n - 1] = 8; // row 1's best is in its last four values
+      for (let i = 0; i < n; i++) x[3 * n + i] = i % 3 === 0 ? 1.5 : Number.NEGATIVE_INFINITY; // row 3: few finite, all tied
+      const xb = core.fromF32(x);
+      for (const k of [1, 4, 40]) {
+        const out = core.buffer(rows * k * 4);
+        core.exports.topKRows(xb.aligned, rows, n, k, out.aligned);
+        const got = out.i32(rows * k);
+        for (let r = 0; r < rows; r++) {
+          const expected = topIds(x.subarray(r * n, (r + 1) * n), k);
+          const row = Array.from(got.subarray(r * k, (r + 1) * k));
+          expect(row, `n ${n}, k ${k}, row ${r}`).toEqual([...expected, ...Array(k - expected.length).fill(-1)]);
+        }
+        if (k >= 4) expect(Array.from(got.subarray(k, k + 4))).toEqual([n - 1, 2, 9, 30]);
+        out.free();
+      }
+      xb.free();
+    }
+    // A row with fewer finite values than k: they, then -1.
+    const few = new Float32Array(8).fill(Number.NEGATIVE_INFINITY);
+    few[6] = 1;
+    few[1] = 2;
+    const [fb, ob] = [core.fromF32(few), core.buffer(4 * 4)];
+    core.exports.topKRows(fb.aligned, 1, 8, 4, ob.aligned);
+    expect(Array.from(ob.i32(4))).toEqual([1, 6, -1, -1]);
+    fb.free();
+    ob.free();
   });
 
   it("attention matches softmax(q k^T / sqrt(dh)) v per head", () => {

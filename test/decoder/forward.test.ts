@@ -133,6 +133,54 @@ describe("decoder forward vs the reference", () => {
     coreRunner.dispose();
   });
 
+  it("the core's top-k kernel picks the pieces topIds picks: the same beams and samples as without it", () => {
+    const coreRunner = new CoreDecoder(core, model, "f32");
+    // The same core, through decode.ts's JS paths (no kernels for top-k or the log-sum-exp).
+    const plain: DecoderRunner = {
+      config: coreRunner.config,
+      condWidth: coreRunner.condWidth,
+      start: (vectors, rows) => coreRunner.start(vectors, rows),
+      step: (state, tokens) => coreRunner.step(state, tokens),
+    };
+    expect(coreRunner.topIdsRows).toBeDefined();
+    for (const seed of [41, 42]) {
+      const vec = unitVector(dim, seed);
+      const [withKernel, withoutKernel] = [beamDecode(coreRunner, vec, 4), beamDecode(plain, vec, 4)];
+      expect(withKernel.map((h) => h.ids)).toEqual(withoutKernel.map((h) => h.ids));
+      const options = { temperature: 1.2, topK: 12, maxTokens: 20 };
+      const sampled = sampleDecode(coreRunner, vec, 5, createRng(seed), options);
+      expect(sampled.map((h) => h.ids)).toEqual(sampleDecode(plain, vec, 5, createRng(seed), options).map((h) => h.ids));
+      expect(new Set(sampled.map((h) => h.ids.join())).size).toBeGreaterThan(1);
+    }
+    coreRunner.dispose();
+  });
+
+  it("sampling without log-probabilities draws the same pieces and sums no row", () => {
+    const coreRunner = new CoreDecoder(core, model, "f32");
+    let sums = 0;
+    const counting: DecoderRunner = {
+      config: coreRunner.config,
+      condWidth: coreRunner.condWidth,
+      start: (vectors, rows) => coreRunner.start(vectors, rows),
+      step: (state, tokens) => coreRunner.step(state, tokens),
+      topIdsRows: (logits, rows, k) => coreRunner.topIdsRows(logits, rows, k),
+      logSumExpRows: (logits, rows) => {
+        sums += rows;
+        return coreRunner.logSumExpRows(logits, rows);
+      },
+    };
+    const vec = unitVector(dim, 43);
+    const scored = sampleDecode(counting, vec, 6, createRng(9), { temperature: 1.5 });
+    expect(sums).toBeGreaterThan(0);
+    for (const h of scored) expect(h.logProb).toBeLessThan(0);
+    sums = 0;
+    const unscored = sampleDecode(counting, vec, 6, createRng(9), { temperature: 1.5, logProb: false });
+    expect(sums).toBe(0);
+    expect(unscored.map((h) => h.ids)).toEqual(scored.map((h) => h.ids));
+    for (const h of unscored) expect(h.logProb).toBeNaN();
+    coreRunner.dispose();
+  });
+
   it("TF.js teacher-forced logits match the reference, and the loss is their masked cross-entropy", () => {
     // Two sentences of different lengths: the shorter is padded after its </s>.
     const ids = [

@@ -18,3 +18,4 @@ export { gelu } from "./gelu";
 export { addInPlace, addRowsCyclic, attention, gruGates, l2NormalizeRows, layerNorm, logSumExpRows, lstmGates } from "./nn";
 export { linearI8Packed, packedI8Bytes, packI8, quantizeRowsI16 } from "./packed";
 export { rowSumsI8, searchI8, selectTopK } from "./search";
+export { topKRows } from "./topk";

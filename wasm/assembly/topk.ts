@@ -73,3 +73,44 @@ export function heapPopTop(scores: usize, rows: usize, size: i32): i32 {
   return last;
 }
 
+
+/**
+ * The decoder's candidate pieces: for each row of x [rows, n] (f32 logits), the ids of its k highest values, best
+ * first, into out: i32 [rows, k]; ties keep the lower id first; -Infinity and NaN are never kept, and a row with
+ * fewer than k other values ends in -1. src/decoder/decode.ts's topIds is the reference. Four values at a time are
+ * compared with the k-th best so far: most of 8k logits cost one SIMD compare, where the JS scan paid a
+ * comparison per value (topIds was 6% of a refined decode; `node --cpu-prof`, docs/decoder.md).
+ */
+export function topKRows(x: usize, rows: i32, n: i32, k: i32, out: usize): void {
+  const bytes = <usize>n << 2;
+  const simdBytes = <usize>(n & ~3) << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * bytes;
+    const o = out + ((<usize>(r * k)) << 2);
+    let count = 0;
+    let floor: f32 = -Infinity;
+    let floorV = f32x4.splat(floor);
+    for (let i: usize = 0; i < bytes; i += 4) {
+      // At a 16-byte boundary, skip four values at once when none beats the floor.
+      if ((i & 15) == 0 && i < simdBytes && !v128.any_true(f32x4.gt(v128.load(xr + i), floorV))) {
+        i += 12;
+        continue;
+      }
+      const value = load<f32>(xr + i);
+      if (!(value > floor)) continue;
+      // Insert into the sorted list o[0..count): shift the lower values down one place (the k-th drops out).
+      let j = count < k ? count : k - 1;
+      while (j > 0 && load<f32>(xr + (<usize>load<i32>(o + (<usize>(j - 1) << 2)) << 2)) < value) {
+        store<i32>(o + (<usize>j << 2), load<i32>(o + (<usize>(j - 1) << 2)));
+        j--;
+      }
+      store<i32>(o + (<usize>j << 2), <i32>(i >> 2));
+      if (count < k) count++;
+      if (count == k) {
+        floor = load<f32>(xr + (<usize>load<i32>(o + (<usize>(k - 1) << 2)) << 2));
+        floorV = f32x4.splat(floor);
+      }
+    }
+    for (let j = count; j < k; j++) store<i32>(o + (<usize>j << 2), -1);
+  }
+}
