@@ -61,6 +61,8 @@ ${REFINE_USAGE}
     const report = await evaluateDecoder({
       runner: decoder,
       embed: (texts) => encoder.embed(texts),
+      // As the server decodes: candidates ranked by the encoder's faster vectors, cosines reported by embed's.
+      rank: (texts) => encoder.embedForRanking(texts),
       pieces,
       test: testSet,
       extraStores: extra,

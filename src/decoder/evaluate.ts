@@ -108,6 +108,8 @@ function retrieve(stores: SentenceSet[], target: Float32Array, self: { store: nu
 export async function evaluateDecoder(args: {
   runner: DecoderRunner;
   embed: EmbedTexts;
+  /** What refinement ranks candidates with (decodeAndRefine's `rank`; default embed); every cosine reported is embed's. */
+  rank?: EmbedTexts;
   pieces: readonly string[];
   test: SentenceSet;
   /** Retrieval candidates besides the test set. */
@@ -149,7 +151,7 @@ export async function evaluateDecoder(args: {
     retrieval.push({ ids: rIds, text: rText, cosine: cosineAt(embedded, 0, target) });
     greedy.push({ ids: g.ids, text: gText, cosine: gText.length > 0 ? cosineAt(embedded, 1, target) : 0 });
     const t0 = performance.now();
-    const out = await decodeAndRefine(runner, embed, pieces, target, { ...refine, seed: (refine.seed ?? 1) + i });
+    const out = await decodeAndRefine(runner, embed, pieces, target, { ...refine, seed: (refine.seed ?? 1) + i }, args.rank);
     refineMs.push(performance.now() - t0);
     for (let s = 0; s <= refine.steps; s++) {
       const h = [...out.history].reverse().find((x) => x.step <= s) ?? out.history[0];

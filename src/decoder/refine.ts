@@ -12,6 +12,10 @@
  * A text is embedded once per decode (steps often find the same hypotheses again).
  * The answer is the best text seen, so its cosine is never below step 0's. Runtime-agnostic: the caller brings the
  * runner (reference or core) and an embed function (the encoder).
+ *
+ * Ranking: the candidates (~24 a sentence) may be embedded by a faster, slightly less exact function (`rank`: the
+ * encoder's embedForRanking, 7-bit activations); then the few texts of the history are embedded again by `embed`, and
+ * the history and answer are the best by that exact cosine, so every cosine reported is embed's.
  */
 import { createRng } from "../lvm/rng.ts";
 import { beamDecode, type Hypothesis, sampleDecode } from "./decode.ts";
@@ -144,12 +148,17 @@ async function bestOf(
   return best;
 }
 
+/**
+ * `rank` embeds the candidates to compare them (default: `embed`); the history's texts are then scored by `embed`
+ * (exactScores).
+ */
 export async function decodeAndRefine(
   runner: DecoderRunner,
   embed: EmbedTexts,
   pieces: readonly string[],
   vector: ArrayLike<number>,
   options: RefineOptions = {},
+  rank: EmbedTexts = embed,
 ): Promise<DecodedText> {
   const {
     steps = DEFAULT_STEPS,
@@ -166,7 +175,7 @@ export async function decodeAndRefine(
   const rng = createRng(seed);
   const seen = new Map<string, Scored>();
   const first = conditioning(runner.config, target);
-  let best = await bestOf(beamDecode(runner, first, beam, { maxTokens }), pieces, embed, target, seen);
+  let best = await bestOf(beamDecode(runner, first, beam, { maxTokens }), pieces, rank, target, seen);
   if (!best) best = { text: "", ids: [], cosine: 0, vector: new Float32Array(dim) };
   const history: RefineStep[] = [{ step: 0, text: best.text, ids: best.ids, cosine: best.cosine }];
   let cond = target.slice();
@@ -187,7 +196,7 @@ export async function decodeAndRefine(
       ...beamDecode(runner, v, beam, { maxTokens }),
       ...(samples > 0 ? sampleDecode(runner, v, samples, rng, { temperature, maxTokens, logProb: false }) : []),
     ];
-    const candidate = await bestOf(hyps, pieces, embed, target, seen);
+    const candidate = await bestOf(hyps, pieces, rank, target, seen);
     if (!candidate || candidate.cosine <= best.cosine) {
       if (++stale > patience) break;
       continue;
@@ -196,5 +205,25 @@ export async function decodeAndRefine(
     best = candidate;
     history.push({ step: k, text: best.text, ids: best.ids, cosine: best.cosine });
   }
+  if (rank !== embed) return exactScores(history, embed, target, run);
   return { text: best.text, ids: best.ids, cosine: best.cosine, steps: run, history };
+}
+
+/**
+ * The history's texts (ranked by another embedding) scored by `embed`: each step's entry becomes the best by that
+ * cosine among the entries up to it, and the answer the last entry. One embed call of the distinct texts (a few).
+ */
+async function exactScores(history: RefineStep[], embed: EmbedTexts, target: Float32Array, steps: number): Promise<DecodedText> {
+  const dim = target.length;
+  const texts = [...new Set(history.map((h) => h.text).filter((t) => t.length > 0))];
+  const vectors = texts.length > 0 ? await embed(texts) : new Float32Array(0);
+  const exact = new Map(texts.map((t, i) => [t, cosine(vectors, i * dim, target, dim)]));
+  const rescored: RefineStep[] = [];
+  for (const h of history) {
+    const scored = { ...h, cosine: exact.get(h.text) ?? 0 };
+    const previous = rescored.at(-1);
+    rescored.push(previous && previous.cosine >= scored.cosine ? { ...previous, step: h.step } : scored);
+  }
+  const answer = rescored.at(-1)!;
+  return { text: answer.text, ids: answer.ids, cosine: answer.cosine, steps, history: rescored };
 }

@@ -31,6 +31,8 @@ export function createVectorDecoder(runner: DecoderRunner, encoder: Encoder, pie
   if (pieces.length !== runner.config.vocab)
     throw new Error(`the decoder has ${runner.config.vocab} pieces, the encoder's vocabulary ${pieces.length}`);
   const embed = (texts: readonly string[]) => encoder.embed(texts);
+  // Candidates ranked by the encoder's faster vectors where it has them; the answers' cosines are embed's (refine.ts).
+  const rank = encoder.embedForRanking ? (texts: readonly string[]) => encoder.embedForRanking!(texts) : embed;
   return {
     dim,
     encoderId: encoder.id,
@@ -38,7 +40,7 @@ export function createVectorDecoder(runner: DecoderRunner, encoder: Encoder, pie
       checkDecodeInput(vectors, count, dim);
       const out: DecodedText[] = [];
       for (let i = 0; i < count; i++)
-        out.push(await decodeAndRefine(runner, embed, pieces, vectors.subarray(i * dim, (i + 1) * dim), options));
+        out.push(await decodeAndRefine(runner, embed, pieces, vectors.subarray(i * dim, (i + 1) * dim), options, rank));
       return out;
     },
   };

@@ -6,6 +6,11 @@ export interface Encoder {
   readonly dim: number;
   /** Rows are returned flat and row-major: texts.length x dim. */
   embed(texts: readonly string[]): Promise<Float32Array>;
+  /**
+   * Optional: vectors only for comparing texts with one another, faster and slightly less exact than embed's (the
+   * decoder ranks its candidates with them, then re-embeds its answer with embed).
+   */
+  embedForRanking?(texts: readonly string[]): Promise<Float32Array>;
   /** Whether the encoder reads only the beginning of `text` (past its token limit); absent where unknown. */
   truncates?(text: string): boolean;
   dispose?(): void;

@@ -73,6 +73,11 @@ export interface UseLiteCoreOptions {
    * everywhere would give 0.997.
    */
   relaxedLayers?: readonly string[];
+  /**
+   * INT8 on a relaxed-SIMD core: also pack every dense layer for the u7 kernel, for embedForRanking (~5 MB more core
+   * memory: 3.1 MB). Default true.
+   */
+  ranking?: boolean;
 }
 
 interface Linear {
@@ -121,6 +126,13 @@ export class UseLiteCore implements Encoder {
   private readonly owned: CoreBuffer[] = [];
   private readonly vectors = new Map<string, CoreBuffer>();
   private readonly linears = new Map<string, Linear>();
+  /**
+   * embedForRanking's dense layers: every one on the relaxed u7 kernel (INT8 on a relaxed-SIMD core only; else
+   * empty, and embedForRanking is embed).
+   */
+  private readonly rankingLinears = new Map<string, Linear>();
+  /** The layers of the forward pass running now (linears or rankingLinears). */
+  private active = this.linears;
   private readonly buf: Record<
     "ids" | "offsets" | "x" | "h" | "a" | "big" | "att" | "tmp" | "xq" | "xs" | "pool" | "out" | "scores",
     CoreBuffer
@@ -147,17 +159,20 @@ export class UseLiteCore implements Encoder {
     };
     const vector = (name: string) => this.vectors.set(name, keep(core.fromF32(f32(name))));
     const relaxed = new Set(options.relaxedLayers ?? ["l0.ffn2", "l1.ffn2"]);
-    const linear = (name: string) => {
+    const x = core.exports;
+    const hasU7 = !!x.packI8U7 && !!x.packedI8U7Bytes && !!x.linearI8U7Packed && !!x.quantizeRowsU7;
+    const scales = new Map<string, CoreBuffer>();
+    const biases = new Map<string, CoreBuffer>();
+    const linear = (name: string, into: Map<string, Linear>, u7: boolean) => {
       const t = file.tensors.get(`${name}.w`)!;
       const [outDim, inDim] = t.shape;
-      const bias = keep(core.fromF32(f32(`${name}.b`)));
+      if (!biases.has(name)) biases.set(name, keep(core.fromF32(f32(`${name}.b`))));
+      const bias = biases.get(name)!;
       if (t.data instanceof Float32Array) {
-        this.linears.set(name, { inDim, outDim, w: keep(core.fromF32(t.data)), bias });
+        into.set(name, { inDim, outDim, w: keep(core.fromF32(t.data)), bias });
         return;
       }
       // Packed once for the register-blocked kernel (wasm/assembly/packed.ts, packed-relaxed.ts).
-      const x = core.exports;
-      const u7 = relaxed.has(name) && !!x.packI8U7 && !!x.packedI8U7Bytes && !!x.linearI8U7Packed;
       const rowsI8 = core.fromI8(t.data as Int8Array);
       const packed = keep(core.buffer(u7 ? x.packedI8U7Bytes!(outDim, inDim) : x.packedI8Bytes(outDim, inDim)));
       (u7 ? x.packI8U7! : x.packI8)(rowsI8.aligned, outDim, inDim, packed.aligned);
@@ -167,8 +182,18 @@ export class UseLiteCore implements Encoder {
         const outPad = (outDim + 7) & ~7;
         new Uint8Array(core.exports.memory.buffer, packed.aligned + outPad * inDim, outPad * 4).fill(0);
       }
-      this.linears.set(name, { inDim, outDim, w: packed, scales: keep(core.fromF32(f32(`${name}.w.scale`))), u7, bias });
+      if (!scales.has(name)) scales.set(name, keep(core.fromF32(f32(`${name}.w.scale`))));
+      into.set(name, { inDim, outDim, w: packed, scales: scales.get(name)!, u7, bias });
     };
+    const layers = ["l0.res", ...[0, 1].flatMap((l) => ["qkv", "out", "ffn1", "ffn2"].map((m) => `l${l}.${m}`)), "tanh"];
+    for (const name of layers) linear(name, this.linears, hasU7 && relaxed.has(name));
+    // 7-bit activations in every layer for embedForRanking: a second packing of the layers not already u7 (3.1 MB).
+    if (file.precision === "int8" && hasU7 && options.ranking !== false)
+      for (const name of layers) {
+        const exact = this.linears.get(name)!;
+        if (exact.u7 || !exact.scales) this.rankingLinears.set(name, exact);
+        else linear(name, this.rankingLinears, true);
+      }
     if (file.precision === "int8") {
       // i16 per row in the file, f32 in core memory.
       const q = file.tensors.get("embed")!.data as Int16Array;
@@ -181,12 +206,7 @@ export class UseLiteCore implements Encoder {
       vector("embed");
     }
     vector("timing");
-    linear("l0.res");
-    for (const l of [0, 1]) {
-      for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
-      for (const m of ["qkv", "out", "ffn1", "ffn2"]) linear(`l${l}.${m}`);
-    }
-    linear("tanh");
+    for (const l of [0, 1]) for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
 
     const T = this.maxBatchTokens;
     const S = T; // at most one text per token
@@ -209,11 +229,13 @@ export class UseLiteCore implements Encoder {
     };
   }
 
-  /** Bytes of weights held in core memory. */
+  /** Bytes of weights held in core memory (embedForRanking's packings included). */
   get weightBytes(): number {
     let n = 0;
     for (const v of this.vectors.values()) n += v.bytes;
     for (const l of this.linears.values()) n += l.w.bytes + l.bias.bytes + (l.scales?.bytes ?? 0);
+    // embedForRanking's own packings (bias and scales are shared).
+    for (const [name, l] of this.rankingLinears) if (l !== this.linears.get(name)) n += l.w.bytes;
     return n;
   }
 
@@ -234,6 +256,19 @@ export class UseLiteCore implements Encoder {
     return out;
   }
 
+  /**
+   * Vectors for comparing texts with one another, faster than embed's: 7-bit activations in every dense layer (the
+   * relaxed u7 kernel, ~1.9x the 12-bit kernel's speed), min cosine to TF.js 0.9978 on the mini tier, embed 0.9993 (test/encoders/use-lite-core.test.ts).
+   * The decoder ranks its candidate texts with them and re-embeds only its answer with embed (src/decoder/refine.ts).
+   * Where this instance has no ranking layers (f32, a plain-SIMD core, `ranking: false`), it is embed.
+   */
+  async embedForRanking(texts: readonly string[]): Promise<Float32Array> {
+    if (this.rankingLinears.size === 0) return this.embed(texts);
+    const { out, steps } = this.start(texts, this.rankingLinears);
+    for (const _ of steps) await new Promise((resolve) => setTimeout(resolve, 0));
+    return out;
+  }
+
   embedSync(texts: readonly string[]): Float32Array {
     const { out, steps } = this.start(texts);
     for (const _ of steps);
@@ -247,7 +282,7 @@ export class UseLiteCore implements Encoder {
     return out;
   }
 
-  private start(texts: readonly string[]): { out: Float32Array; steps: Iterable<void> } {
+  private start(texts: readonly string[], linears = this.linears): { out: Float32Array; steps: Iterable<void> } {
     if (this.disposed) throw new Error("USE-lite core encoder is disposed");
     const tokenized = texts.map((text, i) => {
       if (typeof text !== "string") throw new Error(`text ${i} is not a string`);
@@ -256,7 +291,7 @@ export class UseLiteCore implements Encoder {
       return this.tokenize(text);
     });
     const out = new Float32Array(tokenized.length * USE_LITE_DIM);
-    return { out, steps: this.batches(tokenized, out) };
+    return { out, steps: this.batches(tokenized, out, linears) };
   }
 
   /**
@@ -264,7 +299,7 @@ export class UseLiteCore implements Encoder {
    * length: sorted, then packed greedily up to maxBatchTokens tokens. Each step runs and copies out one whole
    * batch synchronously, so interleaved calls cannot see each other's core buffers.
    */
-  private *batches(tokenized: readonly (readonly number[])[], out: Float32Array): Generator<void> {
+  private *batches(tokenized: readonly (readonly number[])[], out: Float32Array, linears = this.linears): Generator<void> {
     const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a].length - tokenized[b].length);
     let b = 0;
     while (b < order.length) {
@@ -276,6 +311,7 @@ export class UseLiteCore implements Encoder {
       this.forward(
         order.slice(b, e).map((i) => tokenized[i]),
         tokens,
+        linears,
       );
       const vectors = this.buf.out.f32((e - b) * USE_LITE_DIM);
       for (let j = b; j < e; j++) out.set(vectors.subarray((j - b) * USE_LITE_DIM, (j - b + 1) * USE_LITE_DIM), order[j] * USE_LITE_DIM);
@@ -286,7 +322,7 @@ export class UseLiteCore implements Encoder {
 
   /** y [rows, out] = x [rows, in] @ W^T + b, quantising x per row for INT8 layers. */
   private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
-    const l = this.linears.get(name)!;
+    const l = this.active.get(name)!;
     const e = this.e;
     const { xq, xs } = this.buf;
     if (!l.scales) {
@@ -306,7 +342,8 @@ export class UseLiteCore implements Encoder {
   }
 
   /** One packed batch: texts' ids -> buf.out [texts, 512], unit rows. */
-  private forward(texts: readonly (readonly number[])[], tokens: number): void {
+  private forward(texts: readonly (readonly number[])[], tokens: number, linears: Map<string, Linear>): void {
+    this.active = linears;
     const e = this.e;
     const { ids, offsets, x, h, pool, out } = this.buf;
     const seqs = texts.length;

@@ -151,6 +151,26 @@ describe("createVectorDecoder", () => {
     }
   });
 
+  it("ranks candidates with the encoder's embedForRanking where it has one, and re-embeds only the history with embed", async () => {
+    const [ranked, embedded]: string[][] = [[], []];
+    const ranking: Encoder = {
+      id: "t",
+      dim,
+      embed: (texts) => {
+        embedded.push(...texts);
+        return embed(texts);
+      },
+      embedForRanking: (texts) => {
+        ranked.push(...texts);
+        return embed(texts);
+      },
+    };
+    const [out] = await createVectorDecoder(runner, ranking, tinyPieces).decode(unitVector(dim, 5), 1, { steps: 2 });
+    expect(ranked.length).toBeGreaterThan(embedded.length);
+    expect(new Set(embedded)).toEqual(new Set(out.history.map((h) => h.text)));
+    expect(embedded).toContain(out.text);
+  });
+
   it("names the bad row of a batch before decoding any, and refuses a count that does not fit", async () => {
     const vectors = new Float32Array(2 * dim);
     vectors.set(unitVector(dim, 5), 0);

@@ -77,6 +77,47 @@ describe("decodeAndRefine", () => {
     expect(calls[0]).toContain(out.text);
   });
 
+  it("ranks candidates with `rank`, then reports embed's cosines: the history is the best by embed's, step by step", async () => {
+    // embed: the hash encoder; rank: another (a different seed per text), so the two disagree on which text is best.
+    const rankCalls: string[][] = [];
+    const rank: EmbedTexts = async (texts) => {
+      rankCalls.push([...texts]);
+      const out = new Float32Array(texts.length * dim);
+      for (const [i, t] of texts.entries()) out.set(unitVector(dim, fnv1a(new TextEncoder().encode(`rank ${t}`))), i * dim);
+      return out;
+    };
+    const embed = hashEncoder();
+    const exactCosine = async (text: string, target: Float32Array) =>
+      (await embed([text])).slice(0, dim).reduce((s, x, i) => s + x * target[i], 0);
+    let disagreed = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const target = unitVector(dim, 300 + seed);
+      const embedCalls: string[][] = [];
+      const options = { steps: 6, patience: 6, seed };
+      rankCalls.length = 0;
+      const out = await decodeAndRefine(runner, hashEncoder(embedCalls), tinyPieces, target, options, rank);
+      const ranked = await decodeAndRefine(runner, rank, tinyPieces, target, options);
+      // The same search as ranking alone (the same texts at the same steps)...
+      expect(out.steps).toBe(ranked.steps);
+      expect(rankCalls.length).toBeGreaterThan(1);
+      // ...and embed reads only the history's texts, once, in one call.
+      expect(embedCalls).toHaveLength(1);
+      expect(new Set(embedCalls[0])).toEqual(new Set(ranked.history.map((h) => h.text)));
+      // Every entry: the best by embed's cosine among the ranked history up to its step.
+      for (const [k, h] of out.history.entries()) {
+        const upTo = ranked.history.slice(0, k + 1);
+        const cosines = await Promise.all(upTo.map((r) => exactCosine(r.text, target)));
+        expect(h.step).toBe(ranked.history[k].step);
+        expect(h.cosine).toBeCloseTo(Math.max(...cosines), 6);
+        expect(h.cosine).toBeCloseTo(await exactCosine(h.text, target), 6);
+      }
+      expect(out.text).toBe(out.history.at(-1)!.text);
+      expect(out.cosine).toBe(out.history.at(-1)!.cosine);
+      if (out.text !== ranked.text) disagreed++;
+    }
+    expect(disagreed).toBeGreaterThan(0); // the fixture has cases where embed's best is not rank's
+  });
+
   it("refuses a vector of the wrong size, with a NaN, or all zeros, naming what is wrong", async () => {
     await expect(decodeAndRefine(runner, hashEncoder(), tinyPieces, new Float32Array(dim + 1))).rejects.toThrow(
       `vector has ${dim + 1} values, expected ${dim}`,

@@ -93,6 +93,36 @@ describe.each([
   });
 });
 
+describe("USE-lite embedForRanking (7-bit activations in every layer, for the decoder's candidates)", () => {
+  it(
+    "is within 0.995 cosine of TF.js on the mini tier, not embed's vectors; embed where there are no ranking layers",
+    async () => {
+      const relaxed = await loadUseLiteCoreEncoder({ precision: "int8", core: "relaxed" });
+      const exactOnly = await loadUseLiteCoreEncoder({ precision: "int8", core: "relaxed", ranking: false });
+      const plain = await loadUseLiteCoreEncoder({ precision: "int8", core: "simd" });
+      try {
+        const rows = paragraphs.map((_, i) => i).filter((i) => i % 8 === 0);
+        const texts = rows.map((r) => paragraphs[r]);
+        const [ranked, exact] = [await relaxed.embedForRanking(texts), await relaxed.embed(texts)];
+        const w = worst(cosines(ranked, rows), rows);
+        console.log(`USE-lite embedForRanking: ${rows.length} paragraphs, min cosine to TF.js ${w.cos.toFixed(6)} (row ${w.row})`);
+        expect(w.cos).toBeGreaterThanOrEqual(0.995);
+        expect(Array.from(ranked)).not.toEqual(Array.from(exact)); // other layers ran
+        // The extra packings are counted; without them, or on a core without relaxed SIMD, it is embed.
+        expect(relaxed.weightBytes).toBeGreaterThan(exactOnly.weightBytes + 3_000_000);
+        const some = texts.slice(0, 20);
+        expect(Array.from(await exactOnly.embedForRanking(some))).toEqual(Array.from(await exactOnly.embed(some)));
+        expect(Array.from(await plain.embedForRanking(some))).toEqual(Array.from(await plain.embed(some)));
+        // embed is unchanged by the ranking layers beside it.
+        expect(Array.from(await exactOnly.embed(some))).toEqual(Array.from(exact.subarray(0, 20 * DIM)));
+      } finally {
+        for (const e of [relaxed, exactOnly, plain]) e.dispose();
+      }
+    },
+    PARITY_TIMEOUT_MS,
+  );
+});
+
 describe("USE-lite core weights file", () => {
   let bytes: Uint8Array;
   beforeAll(async () => {
