@@ -8,8 +8,9 @@
  * INT8: dense layers run on INT8 weights (per output row, packed once for packed.ts's register-blocked
  * kernel) against activations quantised per row at run time to 12-bit codes (exact i32 accumulation); on
  * a relaxed-SIMD core the FFNs' second layers take 7-bit codes of their relu input on the faster relaxed
- * kernel (see relaxedLayers). The embedding table (i16 per row in the file), layer norms, attention, the
- * residual stream, pooling and the tanh head are f32.
+ * kernel (see relaxedLayers). The embedding table stays i16 codes with a scale per row in core memory
+ * (i16 or i8 in the file; dequantised per token); layer norms, attention, the residual stream, pooling and the
+ * tanh head are f32.
  */
 import type { CoreBuffer, CoreExports, WasmCore } from "../core/wasm-core.ts";
 import type { Encoder } from "./types.ts";
@@ -29,6 +30,7 @@ import {
 /** The encoder kernels (wasm/assembly/encoder.ts), on top of the LVM core's. */
 interface EncoderExports extends CoreExports {
   embedTokensF32(ids: number, offsets: number, seqs: number, table: number, timing: number, out: number, dim: number): void;
+  embedTokensI16(ids: number, offsets: number, seqs: number, q: number, scales: number, timing: number, out: number, dim: number): void;
   layerNormEps(x: number, g: number, b: number, y: number, rows: number, dim: number, eps: number): void;
   attentionPacked(
     qkv: number,
@@ -48,6 +50,7 @@ interface EncoderExports extends CoreExports {
 
 const ENCODER_KERNELS = [
   "embedTokensF32",
+  "embedTokensI16",
   "layerNormEps",
   "attentionPacked",
   "reluInPlace",
@@ -185,29 +188,26 @@ export class UseLiteCore implements Encoder {
       if (!scales.has(name)) scales.set(name, keep(core.fromF32(f32(`${name}.w.scale`))));
       into.set(name, { inDim, outDim, w: packed, scales: scales.get(name)!, u7, bias });
     };
-    const layers = ["l0.res", ...[0, 1].flatMap((l) => ["qkv", "out", "ffn1", "ffn2"].map((m) => `l${l}.${m}`)), "tanh"];
-    for (const name of layers) linear(name, this.linears, hasU7 && relaxed.has(name));
-    // 7-bit activations in every layer for embedForRanking: a second packing of the layers not already u7 (3.1 MB).
-    if (file.precision === "int8" && hasU7 && options.ranking !== false)
-      for (const name of layers) {
-        const exact = this.linears.get(name)!;
-        if (exact.u7 || !exact.scales) this.rankingLinears.set(name, exact);
-        else linear(name, this.rankingLinears, true);
-      }
     if (file.precision === "int8") {
-      // i16 per row in the file, f32 in core memory.
-      const q = file.tensors.get("embed")!.data as Int16Array;
-      const scales = f32("embed.scale");
-      const [rows, dim] = file.tensors.get("embed")!.shape;
-      const table = new Float32Array(q.length);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) table[r * dim + j] = q[r * dim + j] * scales[r];
-      this.vectors.set("embed", keep(core.fromF32(table)));
+      // i16 codes in core memory (i16 or i8 in the file) and a scale per row, dequantised per token by
+      // embedTokensI16: half the memory of an f32 table, the same values.
+      const codes = file.tensors.get("embed")!.data as Int16Array | Int8Array;
+      const table = keep(core.buffer(codes.length * 2));
+      new Int16Array(core.exports.memory.buffer, table.aligned, codes.length).set(codes);
+      this.vectors.set("embed", table);
+      vector("embed.scale");
     } else {
       vector("embed");
     }
     vector("timing");
-    for (const l of [0, 1]) for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
-
+    const layers = ["l0.res", ...[0, 1].flatMap((l) => ["qkv", "out", "ffn1", "ffn2"].map((m) => `l${l}.${m}`)), "tanh"];
+    // In the order the core's allocator has always seen them (the Worker's core memory depends on it).
+    linear("l0.res", this.linears, hasU7 && relaxed.has("l0.res"));
+    for (const l of [0, 1]) {
+      for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
+      for (const m of ["qkv", "out", "ffn1", "ffn2"]) linear(`l${l}.${m}`, this.linears, hasU7 && relaxed.has(`l${l}.${m}`));
+    }
+    linear("tanh", this.linears, hasU7 && relaxed.has("tanh"));
     const T = this.maxBatchTokens;
     const S = T; // at most one text per token
     const W = USE_LITE_WIDTH;
@@ -227,6 +227,13 @@ export class UseLiteCore implements Encoder {
       out: keep(core.buffer(S * W * 4)),
       scores: keep(core.buffer(USE_LITE_MAX_TOKENS * 4)),
     };
+    // 7-bit activations in every layer for embedForRanking: a second packing of the layers not already u7 (3.1 MB).
+    if (file.precision === "int8" && hasU7 && options.ranking !== false)
+      for (const name of layers) {
+        const exact = this.linears.get(name)!;
+        if (exact.u7 || !exact.scales) this.rankingLinears.set(name, exact);
+        else linear(name, this.rankingLinears, true);
+      }
   }
 
   /** Bytes of weights held in core memory (embedForRanking's packings included). */
@@ -358,7 +365,18 @@ export class UseLiteCore implements Encoder {
     }
     offView[seqs] = t;
     // x [T, 256] = 2 E[id] + timing(position)
-    e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
+    if (this.precision === "int8")
+      e.embedTokensI16(
+        ids.aligned,
+        offsets.aligned,
+        seqs,
+        this.v("embed"),
+        this.v("embed.scale"),
+        this.v("timing"),
+        x.aligned,
+        USE_LITE_EMBED,
+      );
+    else e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
     // Layer 0 (256 -> 512): h = x Wres + attn(LN(x)) Wout; then h += FFN(LN(h)).
     this.linear("l0.res", x, T, h);
     this.attentionBlock(0, x, USE_LITE_EMBED, T, seqs);

@@ -76,6 +76,35 @@ describe.each(["simd", "relaxed"] as const)("USE-lite encoder kernels on core-%s
     expect(maxAbsDiff(y.f32(ids.length * dim), expected)).toBeLessThan(1e-5);
   });
 
+  it("embedTokensI16 = the i16 row times its scale + timing: the f32 values of a table dequantised on the host", () => {
+    const [vocab, dim] = [50, 256];
+    const q = Int16Array.from({ length: vocab * dim }, (_, i) => ((i * 7919) % 65535) - 32767); // the full i16 range
+    const scales = Float32Array.from({ length: vocab }, (_, r) => 1e-4 * (1 + r / 7));
+    const inv = Float32Array.from({ length: dim / 2 }, (_, j) => 10_000 ** (-j / (dim / 2 - 1)));
+    const timing = timingSignal(inv);
+    const lens = [1, 7, 128];
+    const ids = Int32Array.from({ length: lens.reduce((a, b) => a + b) }, (_, i) => (i * 7) % vocab);
+    const offsets = offsetsOf(lens);
+    const codes = out(q.length * 2);
+    new Int16Array(core.exports.memory.buffer, codes.aligned, q.length).set(q);
+    const y = out(ids.length * dim * 4);
+    k.embedTokensI16(
+      i32(ids).aligned,
+      i32(offsets).aligned,
+      lens.length,
+      codes.aligned,
+      f32(scales).aligned,
+      f32(timing).aligned,
+      y.aligned,
+      dim,
+    );
+    // The host's way (UseLiteCore before this kernel): an f32 table of q * scale, then embedTokensF32.
+    const table = Float32Array.from(q, (c, i) => c * scales[Math.floor(i / dim)]);
+    const expected = out(ids.length * dim * 4);
+    k.embedTokensF32(i32(ids).aligned, i32(offsets).aligned, lens.length, f32(table).aligned, f32(timing).aligned, expected.aligned, dim);
+    expect(Array.from(y.f32(ids.length * dim))).toEqual(Array.from(expected.f32(ids.length * dim)));
+  });
+
   it.each([256, 512])("layerNormEps (dim %i, eps 1e-6)", (dim) => {
     const rows = 9;
     const x = random(rows * dim, 2, 3);

@@ -5,6 +5,7 @@
 export {
   attentionPacked,
   embedTokensF32,
+  embedTokensI16,
   layerNormEps,
   meanPoolPacked,
   quantizeRowsI16Levels,
