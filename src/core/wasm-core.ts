@@ -143,6 +143,17 @@ export class WasmCore {
     return new CoreBuffer(this, bytes);
   }
 
+  /**
+   * Grows the core's memory once by `bytes` (when that is more than it holds) and frees the block, so that the next
+   * allocations, up to `bytes` in all, need no growth. The core's allocator (AssemblyScript's TLSF) grows memory by
+   * max(its size, the block asked for) whenever a block does not fit: loading 40 MB in many blocks can double it
+   * twice and end at ~2x what is live (the Worker's encoder and decoder: 84 MiB of memory for ~45 MiB live;
+   * `npm run bench -- worker-decode`). Memory never shrinks: reserve only for a load that is likely to follow.
+   */
+  reserve(bytes: number): void {
+    this.buffer(bytes).free();
+  }
+
   /** Copies `data` into a new core buffer. */
   fromF32(data: Float32Array): CoreBuffer {
     const b = this.buffer(data.byteLength);

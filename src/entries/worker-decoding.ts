@@ -35,8 +35,26 @@ export interface UseLite {
   pieces?: string[];
 }
 
-/** USE-lite on `core` from /use-lite-int8-edge.bin in the assets; a 503 naming the file when it is missing. */
-export async function loadUseLite(assets: AssetsBinding | undefined, core: WasmCore, withPieces: boolean): Promise<UseLite> {
+/**
+ * Core bytes to reserve before USE-lite when a decoder of `decoderWeightBytes` will follow on the same core
+ * (WasmCore.reserve): USE-lite at 512 tokens a pass holds 23.1 MiB (12.0 MiB of weights and its ranking packings,
+ * 11 MiB of activation buffers); a decoder's load peaks at 1.3x its weights file (the packed weights, the copy of the
+ * matrix being packed: +15.6 MiB for the shipped 12.3 MB), measured with CoreBuffer counts; 4 MiB for the allocator.
+ */
+export function decodingReserveBytes(decoderWeightBytes: number): number {
+  return (24 << 20) + Math.ceil(1.3 * decoderWeightBytes) + (4 << 20);
+}
+
+/**
+ * USE-lite on `core` from /use-lite-int8-edge.bin in the assets; a 503 naming the file when it is missing. With a
+ * decoder to follow (`decoderWeightBytes`), the core first reserves what both take (decodingReserveBytes).
+ */
+export async function loadUseLite(
+  assets: AssetsBinding | undefined,
+  core: WasmCore,
+  withPieces: boolean,
+  decoderWeightBytes?: number,
+): Promise<UseLite> {
   const response = await assets?.fetch(new Request(`http://localhost/${USE_LITE_EDGE_FILE}`));
   if (!response?.ok)
     throw new RequestError(
@@ -46,6 +64,7 @@ export async function loadUseLite(assets: AssetsBinding | undefined, core: WasmC
     );
   const bytes = new Uint8Array(await response.arrayBuffer());
   const pieces = withPieces ? readUseLiteCoreFile(bytes).vocabulary.map(([piece]) => piece) : undefined;
+  if (decoderWeightBytes !== undefined) core.reserve(decodingReserveBytes(decoderWeightBytes));
   return { encoder: createUseLiteCoreEncoder(core, bytes, { maxBatchTokens: 512 }), pieces };
 }
 

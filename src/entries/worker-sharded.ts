@@ -206,7 +206,7 @@ let loadDecoder: (() => ReturnType<typeof loadDecoderFromAssets>) | undefined;
 function decoderOnce(env: Env, bundled: NonNullable<typeof bundledDecoder>) {
   loadDecoder ??= retried(async () => {
     const core = await instantiateCore();
-    const useLite = retried(() => loadUseLite(env.ASSETS, core, true));
+    const useLite = retried(() => loadUseLite(env.ASSETS, core, true, bundled.weightBytes));
     return loadDecoderFromAssets(env.ASSETS, core, bundled, useLite);
   });
   return loadDecoder;

@@ -77,7 +77,7 @@ async function build(env: Env): Promise<Instance> {
   // Behind the isolate's embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), as on Node.
   const embedCache = createEmbeddingCache(embeddingCacheOptions(env as Record<string, unknown>));
   // One encoder on the core for requests (behind the cache) and the decoder (its hypotheses bypass the cache).
-  const loadUseLiteOnce = retried(() => loadUseLite(env.ASSETS, core, bundledDecoder !== undefined));
+  const loadUseLiteOnce = retried(() => loadUseLite(env.ASSETS, core, bundledDecoder !== undefined, bundledDecoder?.weightBytes));
   const loadEncoder = retried(async () => embedCache.wrap((await loadUseLiteOnce()).encoder));
   // Without a bundled decoder, `decode: true` answers 501 (no `decoder` dependency).
   const decoderFiles = bundledDecoder;

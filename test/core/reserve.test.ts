@@ -1,0 +1,27 @@
+// WasmCore.reserve: one growth of the core's memory for a load of many blocks, where the allocator alone grows by
+// doubling (what took the Worker's core to 84 MiB for ~45 MiB live).
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { WasmCore } from "../../src/core/wasm-core.ts";
+
+const module = new WebAssembly.Module(readFileSync(new URL("../../wasm/build/core.wasm", import.meta.url)));
+const MiB = 2 ** 20;
+
+/** 40 blocks of 1 MiB on a fresh core; its memory in MiB before and after. */
+async function load(reserveBytes: number): Promise<{ reserved: number; loaded: number }> {
+  const core = await WasmCore.instantiate(module);
+  if (reserveBytes > 0) core.reserve(reserveBytes);
+  const reserved = core.exports.memory.buffer.byteLength / MiB;
+  for (let i = 0; i < 40; i++) core.buffer(MiB);
+  return { reserved, loaded: core.exports.memory.buffer.byteLength / MiB };
+}
+
+describe("WasmCore.reserve", () => {
+  it("holds a later load without growing again; without it the allocator doubles past what is live", async () => {
+    const plain = await load(0);
+    const reserved = await load(41 * MiB);
+    expect(reserved.loaded).toBe(reserved.reserved); // no growth during the load
+    expect(reserved.loaded).toBeLessThan(45);
+    expect(plain.loaded).toBeGreaterThan(60); // doubled: 40 MiB live in more than 60 MiB of memory
+  });
+});
