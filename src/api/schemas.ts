@@ -1,6 +1,14 @@
 // Request and response schemas of the HTTP API: they validate requests, type the handlers and the page's
 // client (hono/client), and generate the OpenAPI document (src/api/openapi-document.ts) — one source for all three.
 import { z } from "@hono/zod-openapi";
+import {
+  DEFAULT_BEAM,
+  DEFAULT_FEEDBACK,
+  DEFAULT_PATIENCE,
+  DEFAULT_SAMPLES,
+  DEFAULT_STEPS,
+  DEFAULT_TEMPERATURE,
+} from "../decoder/refine.ts";
 import { normalizeText } from "../encoders/normalize-text.ts";
 
 export const MAX_CONTEXT = 64;
@@ -92,30 +100,56 @@ const contextItems = z
   });
 
 // Vector-to-text decoding of the predicted vectors (src/decoder/): bounded so one request stays affordable (the
-// shipped decoder takes about 0.2 s per refined sentence with the defaults, docs/decoder.md).
+// shipped decoder takes about 0.2 s per refined sentence with the defaults, docs/decoder.md). The defaults shown are
+// refine.ts's, which every decoder caller applies.
 const decode = z.boolean().default(false).openapi({
   description:
     "also generate text for the predicted vector(s) with the vector-to-text decoder (501 where the deployment has none: on Node, start with LVM_DECODER=<decoder dir>)",
 });
 const decodeOptions = z
   .object({
-    steps: z.number().int().min(0).max(8).optional().openapi({ description: "refinement steps after the first hypothesis (default 2)" }),
-    beam: z.number().int().min(1).max(8).optional().openapi({ description: "beam width (default 4)" }),
-    samples: z.number().int().min(0).max(16).optional().openapi({ description: "sampled hypotheses per refinement step (default 8)" }),
-    temperature: z.number().gt(0).max(2).optional().openapi({ description: "sampling temperature (default 0.8)" }),
+    steps: z
+      .number()
+      .int()
+      .min(0)
+      .max(8)
+      .optional()
+      .openapi({ description: `refinement steps after the first hypothesis (default ${DEFAULT_STEPS})` }),
+    beam: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .optional()
+      .openapi({ description: `beam width (default ${DEFAULT_BEAM})` }),
+    samples: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .optional()
+      .openapi({ description: `sampled hypotheses per refinement step (default ${DEFAULT_SAMPLES})` }),
+    temperature: z
+      .number()
+      .gt(0)
+      .max(2)
+      .optional()
+      .openapi({ description: `sampling temperature (default ${DEFAULT_TEMPERATURE})` }),
     feedback: z
       .number()
       .min(0)
       .max(4)
       .optional()
-      .openapi({ description: "how far each step moves the conditioning against the error (default 0.2)" }),
+      .openapi({ description: `how far each step moves the conditioning against the error (default ${DEFAULT_FEEDBACK})` }),
     patience: z
       .number()
       .int()
       .min(0)
       .max(8)
       .optional()
-      .openapi({ description: "refinement steps in a row that may find no better text before refinement stops (default 0)" }),
+      .openapi({
+        description: `refinement steps in a row that may find no better text before refinement stops (default ${DEFAULT_PATIENCE})`,
+      }),
     seed: z
       .number()
       .int()

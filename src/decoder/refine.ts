@@ -25,10 +25,13 @@ import { detokenize } from "./text.ts";
 
 /**
  * Refinement when the caller gives no options (the API, `lvm decode`, `lvm eval-decoder`; reports record the values
- * used). Steps: 2, not 4, so that the Worker's decode p50 stays under 200 ms with the feedback below (196 ms on the
- * LVM's predictions, `npm run bench -- worker-decode`; 212 ms with 4 steps), for 0.002 of validation cosine.
+ * used): 3 steps with patience 1, chosen on validation (600 val.sent sentences, candidates ranked by embedForRanking;
+ * docs/decoder.md): refined cosine 0.890 with 2 steps (patience 0), 0.894 with 3 steps, 0.895 with 4 or 5, 0.896
+ * with 6 steps and patience 2; Worker decode p50 on the LVM's predictions (`npm run bench -- worker-decode`) 122-128,
+ * 179-182 and 193-195 ms for 2, 3 and 4 steps. 4 steps sit at the 200 ms target with no margin (Node 201-203 ms in the
+ * same runs) for 0.001 of cosine; 3 steps keep ~20 ms.
  */
-export const DEFAULT_STEPS = 2;
+export const DEFAULT_STEPS = 3;
 export const DEFAULT_BEAM = 4;
 export const DEFAULT_SAMPLES = 8;
 export const DEFAULT_TEMPERATURE = 0.8;
@@ -38,10 +41,11 @@ export const DEFAULT_TEMPERATURE = 0.8;
  * the target, so more steps find a better text; 0.2 is as good as 0.1 within noise and faster (172 against 191 ms p50).
  */
 export const DEFAULT_FEEDBACK = 0.2;
-export const DEFAULT_PATIENCE = 0;
+/** See DEFAULT_STEPS: a step that finds no better text may be followed by one more. */
+export const DEFAULT_PATIENCE = 1;
 
 export interface RefineOptions {
-  /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default DEFAULT_STEPS (2). */
+  /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default DEFAULT_STEPS (3). */
   steps?: number;
   /** Beam width. Default DEFAULT_BEAM (4). */
   beam?: number;
@@ -50,7 +54,7 @@ export interface RefineOptions {
   temperature?: number;
   /** How far the conditioning vector moves against the error each step. Default DEFAULT_FEEDBACK (0.2). */
   feedback?: number;
-  /** Steps in a row that may find no better text before refinement stops early. Default DEFAULT_PATIENCE (0). */
+  /** Steps in a row that may find no better text before refinement stops early. Default DEFAULT_PATIENCE (1). */
   patience?: number;
   seed?: number;
   /** Most pieces a hypothesis may have. Default: the model's maxTokens (its training length). */

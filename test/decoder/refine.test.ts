@@ -39,14 +39,14 @@ describe("decodeAndRefine", () => {
     expect(refined).toBeGreaterThan(0);
   });
 
-  it("stops at the first step that does not improve the cosine", async () => {
+  it("with patience 0 it stops at the first step that does not improve the cosine", async () => {
     // Every text embeds to the same vector: no step can improve on the first hypothesis.
     const constant: EmbedTexts = async (texts) => {
       const out = new Float32Array(texts.length * dim);
       for (let i = 0; i < texts.length; i++) out.set(unitVector(dim, 9), i * dim);
       return out;
     };
-    const out = await decodeAndRefine(runner, constant, tinyPieces, unitVector(dim, 3), { steps: 5 });
+    const out = await decodeAndRefine(runner, constant, tinyPieces, unitVector(dim, 3), { steps: 5, patience: 0 });
     expect(out.steps).toBe(1);
     expect(out.history).toHaveLength(1);
   });
