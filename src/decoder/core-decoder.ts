@@ -2,7 +2,7 @@
  * The decoder on the WASM core (runtime-agnostic: the caller brings the WasmCore), in INT8 or f32, with the
  * kernels the LVMs use (src/lvm/runners/core-lvm.ts): matrices packed once as [out, in] rows, INT8 with one scale
  * per output row, laid out for the build's register-blocked kernel; activations quantised per row at run time;
- * gruGates, addInPlace in f32. No new AssemblyScript.
+ * gruGates, addInPlace in f32; two kernels of its own for decoding: logSumExpRows and topKRows.
  *
  * The input projection of step t, [embed(token) ; v] @ w_x + b_x, is split into embed(token) @ w_x[:E] (each step)
  * and v @ w_x[E:] + b_x (once per vector: the state's `cond`, [rows, 3H]). The token embedding is kept as INT8 rows
