@@ -1,14 +1,7 @@
 // Request and response schemas of the HTTP API: they validate requests, type the handlers and the page's
 // client (hono/client), and generate the OpenAPI document (src/api/openapi-document.ts) — one source for all three.
 import { z } from "@hono/zod-openapi";
-import {
-  DEFAULT_BEAM,
-  DEFAULT_FEEDBACK,
-  DEFAULT_PATIENCE,
-  DEFAULT_SAMPLES,
-  DEFAULT_STEPS,
-  DEFAULT_TEMPERATURE,
-} from "../decoder/refine.ts";
+import { REFINE_DEFAULTS } from "../decoder/refine.ts";
 import { normalizeText } from "../encoders/normalize-text.ts";
 
 export const MAX_CONTEXT = 64;
@@ -114,33 +107,33 @@ const decodeOptions = z
       .min(0)
       .max(8)
       .optional()
-      .openapi({ description: `refinement steps after the first hypothesis (default ${DEFAULT_STEPS})` }),
+      .openapi({ description: `refinement steps after the first hypothesis (default ${REFINE_DEFAULTS.steps})` }),
     beam: z
       .number()
       .int()
       .min(1)
       .max(8)
       .optional()
-      .openapi({ description: `beam width (default ${DEFAULT_BEAM})` }),
+      .openapi({ description: `beam width (default ${REFINE_DEFAULTS.beam})` }),
     samples: z
       .number()
       .int()
       .min(0)
       .max(16)
       .optional()
-      .openapi({ description: `sampled hypotheses per refinement step (default ${DEFAULT_SAMPLES})` }),
+      .openapi({ description: `sampled hypotheses per refinement step (default ${REFINE_DEFAULTS.samples})` }),
     temperature: z
       .number()
       .gt(0)
       .max(2)
       .optional()
-      .openapi({ description: `sampling temperature (default ${DEFAULT_TEMPERATURE})` }),
+      .openapi({ description: `sampling temperature (default ${REFINE_DEFAULTS.temperature})` }),
     feedback: z
       .number()
       .min(0)
       .max(4)
       .optional()
-      .openapi({ description: `how far each step moves the conditioning against the error (default ${DEFAULT_FEEDBACK})` }),
+      .openapi({ description: `how far each step moves the conditioning against the error (default ${REFINE_DEFAULTS.feedback})` }),
     patience: z
       .number()
       .int()
@@ -148,7 +141,7 @@ const decodeOptions = z
       .max(8)
       .optional()
       .openapi({
-        description: `refinement steps in a row that may find no better text before refinement stops (default ${DEFAULT_PATIENCE})`,
+        description: `refinement steps in a row that may find no better text before refinement stops (default ${REFINE_DEFAULTS.patience})`,
       }),
     seed: z
       .number()

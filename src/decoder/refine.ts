@@ -44,6 +44,16 @@ export const DEFAULT_FEEDBACK = 0.2;
 /** See DEFAULT_STEPS: a step that finds no better text may be followed by one more. */
 export const DEFAULT_PATIENCE = 1;
 
+/** The defaults above by option name (the API's descriptions show them). */
+export const REFINE_DEFAULTS = {
+  steps: DEFAULT_STEPS,
+  beam: DEFAULT_BEAM,
+  samples: DEFAULT_SAMPLES,
+  temperature: DEFAULT_TEMPERATURE,
+  feedback: DEFAULT_FEEDBACK,
+  patience: DEFAULT_PATIENCE,
+} as const;
+
 export interface RefineOptions {
   /** Refinement steps after the first hypothesis (0: beam search + re-rank only). Default DEFAULT_STEPS (3). */
   steps?: number;
