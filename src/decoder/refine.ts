@@ -9,11 +9,11 @@
  *   A corrector model (config.corrector, vec2text's trained second model) decodes on [c ; e(best)] instead of c,
  *   and on [v ; v] at step 0.
  *
- * A text is embedded once per decode (steps often find the same hypotheses again).
+ * A text is ranked (embedded) once per decode (steps often find the same hypotheses again).
  * The answer is the best text seen, so its cosine is never below step 0's. Runtime-agnostic: the caller brings the
  * runner (reference or core) and an embed function (the encoder).
  *
- * Ranking: the candidates (~24 a sentence) may be embedded by a faster, slightly less exact function (`rank`: the
+ * Ranking: the candidates (25-35 a sentence) may be embedded by a faster, slightly less exact function (`rank`: the
  * encoder's embedForRanking, 7-bit activations); then the few texts of the history are embedded again by `embed`, and
  * the history and answer are the best by that exact cosine, so every cosine reported is embed's.
  */
@@ -27,9 +27,9 @@ import { detokenize } from "./text.ts";
  * Refinement when the caller gives no options (the API, `lvm decode`, `lvm eval-decoder`; reports record the values
  * used): 3 steps with patience 1, chosen on validation (600 val.sent sentences, candidates ranked by embedForRanking;
  * docs/decoder.md): refined cosine 0.890 with 2 steps (patience 0), 0.894 with 3 steps, 0.895 with 4 or 5, 0.896
- * with 6 steps and patience 2; Worker decode p50 on the LVM's predictions (`npm run bench -- worker-decode`) 122-128,
- * 179-182 and 193-195 ms for 2, 3 and 4 steps. 4 steps sit at the 200 ms target with no margin (Node 201-203 ms in the
- * same runs) for 0.001 of cosine; 3 steps keep ~20 ms.
+ * with 6 steps and patience 2; Worker decode p50 on the LVM's predictions (`npm run bench -- worker-decode`, three
+ * runs) 118-128, 171-182 and 184-195 ms for 2, 3 and 4 steps. 4 steps come within 5-16 ms of the 200 ms target (Node
+ * 193-203 ms in the same runs) for 0.001 of cosine; 3 steps keep 18-29 ms.
  */
 export const DEFAULT_STEPS = 3;
 export const DEFAULT_BEAM = 4;

@@ -77,8 +77,8 @@ export interface UseLiteCoreOptions {
    */
   relaxedLayers?: readonly string[];
   /**
-   * INT8 on a relaxed-SIMD core: also pack every dense layer for the u7 kernel, for embedForRanking (~5 MB more core
-   * memory: 3.1 MB). Default true.
+   * INT8 on a relaxed-SIMD core: also pack every dense layer for the u7 kernel, for embedForRanking (3.1 MB more
+   * core memory). Default true.
    */
   ranking?: boolean;
 }
@@ -201,7 +201,6 @@ export class UseLiteCore implements Encoder {
     }
     vector("timing");
     const layers = ["l0.res", ...[0, 1].flatMap((l) => ["qkv", "out", "ffn1", "ffn2"].map((m) => `l${l}.${m}`)), "tanh"];
-    // In the order the core's allocator has always seen them (the Worker's core memory depends on it).
     linear("l0.res", this.linears, hasU7 && relaxed.has("l0.res"));
     for (const l of [0, 1]) {
       for (const v of ["ln1.g", "ln1.b", "ln2.g", "ln2.b"]) vector(`l${l}.${v}`);
@@ -258,20 +257,22 @@ export class UseLiteCore implements Encoder {
 
   /** Embeds on the calling thread, yielding to the event loop between packed batches of a large call. */
   async embed(texts: readonly string[]): Promise<Float32Array> {
-    const { out, steps } = this.start(texts);
-    for (const _ of steps) await new Promise((resolve) => setTimeout(resolve, 0));
-    return out;
+    return this.embedWith(texts, this.linears);
   }
 
   /**
    * Vectors for comparing texts with one another, faster than embed's: 7-bit activations in every dense layer (the
-   * relaxed u7 kernel, ~1.9x the 12-bit kernel's speed), min cosine to TF.js 0.9978 on the mini tier, embed 0.9993 (test/encoders/use-lite-core.test.ts).
-   * The decoder ranks its candidate texts with them and re-embeds only its answer with embed (src/decoder/refine.ts).
-   * Where this instance has no ranking layers (f32, a plain-SIMD core, `ranking: false`), it is embed.
+   * relaxed u7 kernel, ~1.9x the 12-bit kernel's speed); min cosine to TF.js on the mini tier 0.9978, embed's 0.9993
+   * (test/encoders/use-lite-core.test.ts). The decoder ranks its candidate texts with them and re-embeds only its
+   * answers with embed (src/decoder/refine.ts). Where this instance has no ranking layers (f32, a plain-SIMD core,
+   * `ranking: false`), it is embed.
    */
   async embedForRanking(texts: readonly string[]): Promise<Float32Array> {
-    if (this.rankingLinears.size === 0) return this.embed(texts);
-    const { out, steps } = this.start(texts, this.rankingLinears);
+    return this.embedWith(texts, this.rankingLinears.size > 0 ? this.rankingLinears : this.linears);
+  }
+
+  private async embedWith(texts: readonly string[], linears: Map<string, Linear>): Promise<Float32Array> {
+    const { out, steps } = this.start(texts, linears);
     for (const _ of steps) await new Promise((resolve) => setTimeout(resolve, 0));
     return out;
   }
