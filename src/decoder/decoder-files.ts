@@ -18,7 +18,7 @@ export interface ParsedDecoderFiles {
 }
 
 /** Whether model.json text says INT8 (unparseable text is left to the f32 reader, which names the problem). */
-function isInt8Manifest(manifestText: string): boolean {
+export function isInt8Manifest(manifestText: string): boolean {
   try {
     return (JSON.parse(manifestText) as { precision?: unknown })?.precision === "int8";
   } catch {

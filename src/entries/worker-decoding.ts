@@ -3,6 +3,7 @@
 // (ASSETS) on first use; bundled as data they would take the upload past the 10 MB limit (worker.ts's header).
 import type { decoder as bundledDecoder } from "../../worker-assets/index.ts";
 import type { WasmCore } from "../core/wasm-core.ts";
+import { isInt8Manifest } from "../decoder/decoder-files.ts";
 import type { VectorDecoder } from "../decoder/vector-decoder.ts";
 import { vectorDecoderFromFiles } from "../decoder/vector-decoder-files.ts";
 import type { Encoder } from "../encoders/types.ts";
@@ -36,24 +37,26 @@ export interface UseLite {
 }
 
 /**
- * Core bytes to reserve before USE-lite when a decoder of `decoderWeightBytes` will follow on the same core
- * (WasmCore.reserve): USE-lite at 512 tokens a pass holds 23.1 MiB (12.0 MiB of weights and its ranking packings,
- * 11 MiB of activation buffers); a decoder's load peaks at 1.3x its weights file (the packed weights, the copy of the
- * matrix being packed: +15.6 MiB for the shipped 12.3 MB), measured with CoreBuffer counts; 4 MiB for the allocator.
+ * Core bytes to reserve before USE-lite when `decoder` will follow on the same core (WasmCore.reserve): USE-lite at
+ * 512 tokens a pass holds 23.1 MiB (12.0 MiB of weights and its ranking packings, 11 MiB of activation buffers); a
+ * decoder's load peaks at 1.3x its INT8 weights (the packed weights, the copy of the matrix being packed: +15.6 MiB
+ * for the shipped 12.3 MB), measured with CoreBuffer counts; 4 MiB for the allocator. The core holds INT8 either way:
+ * an f32 file is quantised on load, to a quarter of its bytes.
  */
-export function decodingReserveBytes(decoderWeightBytes: number): number {
-  return (24 << 20) + Math.ceil(1.3 * decoderWeightBytes) + (4 << 20);
+export function decodingReserveBytes(decoder: BundledDecoder): number {
+  const int8Bytes = isInt8Manifest(decoder.manifestText) ? decoder.weightBytes : decoder.weightBytes / 4;
+  return (24 << 20) + Math.ceil(1.3 * int8Bytes) + (4 << 20);
 }
 
 /**
  * USE-lite on `core` from /use-lite-int8-edge.bin in the assets; a 503 naming the file when it is missing. With a
- * decoder to follow (`decoderWeightBytes`), the core first reserves what both take (decodingReserveBytes).
+ * decoder to follow, the core first reserves `reserveBytes` (decodingReserveBytes: what both take).
  */
 export async function loadUseLite(
   assets: AssetsBinding | undefined,
   core: WasmCore,
   withPieces: boolean,
-  decoderWeightBytes?: number,
+  reserveBytes = 0,
 ): Promise<UseLite> {
   const response = await assets?.fetch(new Request(`http://localhost/${USE_LITE_EDGE_FILE}`));
   if (!response?.ok)
@@ -64,7 +67,7 @@ export async function loadUseLite(
     );
   const bytes = new Uint8Array(await response.arrayBuffer());
   const pieces = withPieces ? readUseLiteCoreFile(bytes).vocabulary.map(([piece]) => piece) : undefined;
-  if (decoderWeightBytes !== undefined) core.reserve(decodingReserveBytes(decoderWeightBytes));
+  if (reserveBytes > 0) core.reserve(reserveBytes);
   return { encoder: createUseLiteCoreEncoder(core, bytes, { maxBatchTokens: 512 }), pieces };
 }
 

@@ -40,7 +40,7 @@ import type { R2BucketLike } from "../shard/r2.ts";
 import { type ShardQuery, ShardSearcher } from "../shard/shard-searcher.ts";
 import { ShardedStore } from "../shard/sharded-store.ts";
 import { type DocumentEntry, parseDocuments } from "../store/format.ts";
-import { type AssetsBinding, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
+import { type AssetsBinding, decodingReserveBytes, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
 
 interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
@@ -206,7 +206,7 @@ let loadDecoder: (() => ReturnType<typeof loadDecoderFromAssets>) | undefined;
 function decoderOnce(env: Env, bundled: NonNullable<typeof bundledDecoder>) {
   loadDecoder ??= retried(async () => {
     const core = await instantiateCore();
-    const useLite = retried(() => loadUseLite(env.ASSETS, core, true, bundled.weightBytes));
+    const useLite = retried(() => loadUseLite(env.ASSETS, core, true, decodingReserveBytes(bundled)));
     return loadDecoderFromAssets(env.ASSETS, core, bundled, useLite);
   });
   return loadDecoder;

@@ -25,7 +25,7 @@ import { ModelRegistry } from "../lvm/registry.ts";
 import { storeFromBytes } from "../store/concept-store.ts";
 import { BUNDLE_FILES, type BundleFile } from "../store/format.ts";
 import { metricsFlusher, type WorkerAccessEnv, workerAccess } from "./worker-access.ts";
-import { type AssetsBinding, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
+import { type AssetsBinding, decodingReserveBytes, loadDecoderFromAssets, loadUseLite, retried } from "./worker-decoding.ts";
 
 interface Env extends WorkerAccessEnv {
   DB?: Parameters<typeof openD1Metrics>[0];
@@ -77,7 +77,9 @@ async function build(env: Env): Promise<Instance> {
   // Behind the isolate's embedding cache (LVM_EMBED_CACHE_ENTRIES, LVM_EMBED_CACHE_MB), as on Node.
   const embedCache = createEmbeddingCache(embeddingCacheOptions(env as Record<string, unknown>));
   // One encoder on the core for requests (behind the cache) and the decoder (its hypotheses bypass the cache).
-  const loadUseLiteOnce = retried(() => loadUseLite(env.ASSETS, core, bundledDecoder !== undefined, bundledDecoder?.weightBytes));
+  const loadUseLiteOnce = retried(() =>
+    loadUseLite(env.ASSETS, core, bundledDecoder !== undefined, bundledDecoder && decodingReserveBytes(bundledDecoder)),
+  );
   const loadEncoder = retried(async () => embedCache.wrap((await loadUseLiteOnce()).encoder));
   // Without a bundled decoder, `decode: true` answers 501 (no `decoder` dependency).
   const decoderFiles = bundledDecoder;

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { WasmCore } from "../../src/core/wasm-core.ts";
+import { decodingReserveBytes } from "../../src/entries/worker-decoding.ts";
 
 const module = new WebAssembly.Module(readFileSync(new URL("../../wasm/build/core.wasm", import.meta.url)));
 const MiB = 2 ** 20;
@@ -23,5 +24,20 @@ describe("WasmCore.reserve", () => {
     expect(reserved.loaded).toBe(reserved.reserved); // no growth during the load
     expect(reserved.loaded).toBeLessThan(45);
     expect(plain.loaded).toBeGreaterThan(60); // doubled: 40 MiB live in more than 60 MiB of memory
+  });
+});
+
+describe("decodingReserveBytes", () => {
+  it("counts the INT8 bytes the core will hold: an f32 decoder file reserves what its INT8 quarter needs", () => {
+    const decoder = (precision: string | undefined, weightBytes: number) => ({
+      name: "d",
+      manifestText: JSON.stringify(precision ? { precision } : {}),
+      weightsAsset: "decoder/weights.bin",
+      weightBytes,
+    });
+    const int8 = decodingReserveBytes(decoder("int8", 12_000_000));
+    expect(decodingReserveBytes(decoder(undefined, 48_000_000))).toBe(int8); // f32 files have no precision field
+    expect(int8).toBeGreaterThan(12_000_000 + 24 * MiB);
+    expect(int8).toBeLessThan(50 * MiB);
   });
 });
