@@ -134,8 +134,6 @@ export class UseLiteCore implements Encoder {
    * empty, and embedForRanking is embed).
    */
   private readonly rankingLinears = new Map<string, Linear>();
-  /** The layers of the forward pass running now (linears or rankingLinears). */
-  private active = this.linears;
   private readonly buf: Record<
     "ids" | "offsets" | "x" | "h" | "a" | "big" | "att" | "tmp" | "xq" | "xs" | "pool" | "out" | "scores",
     CoreBuffer
@@ -329,8 +327,8 @@ export class UseLiteCore implements Encoder {
   }
 
   /** y [rows, out] = x [rows, in] @ W^T + b, quantising x per row for INT8 layers. */
-  private linear(name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
-    const l = this.active.get(name)!;
+  private linear(layers: Map<string, Linear>, name: string, x: CoreBuffer, rows: number, y: CoreBuffer): void {
+    const l = layers.get(name)!;
     const e = this.e;
     const { xq, xs } = this.buf;
     if (!l.scales) {
@@ -351,7 +349,6 @@ export class UseLiteCore implements Encoder {
 
   /** One packed batch: texts' ids -> buf.out [texts, 512], unit rows. */
   private forward(texts: readonly (readonly number[])[], tokens: number, linears: Map<string, Linear>): void {
-    this.active = linears;
     const e = this.e;
     const { ids, offsets, x, h, pool, out } = this.buf;
     const seqs = texts.length;
@@ -379,25 +376,25 @@ export class UseLiteCore implements Encoder {
       );
     else e.embedTokensF32(ids.aligned, offsets.aligned, seqs, this.v("embed"), this.v("timing"), x.aligned, USE_LITE_EMBED);
     // Layer 0 (256 -> 512): h = x Wres + attn(LN(x)) Wout; then h += FFN(LN(h)).
-    this.linear("l0.res", x, T, h);
-    this.attentionBlock(0, x, USE_LITE_EMBED, T, seqs);
-    this.ffnBlock(0, T);
+    this.linear(linears, "l0.res", x, T, h);
+    this.attentionBlock(linears, 0, x, USE_LITE_EMBED, T, seqs);
+    this.ffnBlock(linears, 0, T);
     // Layer 1 (512): h += attn(LN(h)) Wout; h += FFN(LN(h)).
-    this.attentionBlock(1, h, W, T, seqs);
-    this.ffnBlock(1, T);
+    this.attentionBlock(linears, 1, h, W, T, seqs);
+    this.ffnBlock(linears, 1, T);
     // Mean over each text's tokens -> tanh layer -> unit length.
     e.meanPoolPacked(h.aligned, offsets.aligned, seqs, W, pool.aligned);
-    this.linear("tanh", pool, seqs, out);
+    this.linear(linears, "tanh", pool, seqs, out);
     e.tanhInPlace(out.aligned, seqs * W);
     e.l2NormalizeRows(out.aligned, seqs, W);
   }
 
   /** h [T, 512] += attn(LN(input)) @ Wout + bout, input [T, width] (x for layer 0, h itself for layer 1). */
-  private attentionBlock(l: number, input: CoreBuffer, width: number, T: number, seqs: number): void {
+  private attentionBlock(layers: Map<string, Linear>, l: number, input: CoreBuffer, width: number, T: number, seqs: number): void {
     const e = this.e;
     const { offsets, h, a, big, att, tmp, scores } = this.buf;
     e.layerNormEps(input.aligned, this.v(`l${l}.ln1.g`), this.v(`l${l}.ln1.b`), a.aligned, T, width, USE_LITE_LN_EPS);
-    this.linear(`l${l}.qkv`, a, T, big); // [T, 3 width]
+    this.linear(layers, `l${l}.qkv`, a, T, big); // [T, 3 width]
     e.attentionPacked(
       big.aligned,
       att.aligned,
@@ -408,18 +405,18 @@ export class UseLiteCore implements Encoder {
       1 / Math.sqrt(width / USE_LITE_HEADS),
       scores.aligned,
     );
-    this.linear(`l${l}.out`, att, T, tmp); // [T, 512]
+    this.linear(layers, `l${l}.out`, att, T, tmp); // [T, 512]
     e.addInPlace(h.aligned, tmp.aligned, T * USE_LITE_WIDTH);
   }
 
   /** h [T, 512] += relu(LN(h) @ W1 + b1) @ W2 + b2. */
-  private ffnBlock(l: number, T: number): void {
+  private ffnBlock(layers: Map<string, Linear>, l: number, T: number): void {
     const e = this.e;
     const { h, a, big, tmp } = this.buf;
     e.layerNormEps(h.aligned, this.v(`l${l}.ln2.g`), this.v(`l${l}.ln2.b`), a.aligned, T, USE_LITE_WIDTH, USE_LITE_LN_EPS);
-    this.linear(`l${l}.ffn1`, a, T, big); // [T, 1536]
+    this.linear(layers, `l${l}.ffn1`, a, T, big); // [T, 1536]
     e.reluInPlace(big.aligned, T * USE_LITE_FFN);
-    this.linear(`l${l}.ffn2`, big, T, tmp); // [T, 512]
+    this.linear(layers, `l${l}.ffn2`, big, T, tmp); // [T, 512]
     e.addInPlace(h.aligned, tmp.aligned, T * USE_LITE_WIDTH);
   }
 
