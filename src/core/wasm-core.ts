@@ -147,8 +147,9 @@ export class WasmCore {
    * Grows the core's memory once by `bytes` (when that is more than it holds) and frees the block, so that the next
    * allocations, up to `bytes` in all, need no growth. The core's allocator (AssemblyScript's TLSF) grows memory by
    * max(its size, the block asked for) whenever a block does not fit: loading 40 MB in many blocks can double it
-   * twice and end at ~2x what is live (the Worker's encoder and decoder: 84 MiB of memory for ~45 MiB live;
-   * `npm run bench -- worker-decode`). Memory never shrinks: reserve only for a load that is likely to follow.
+   * twice and end near 2x what is live (the Worker's core with USE-lite and the decoder: 84 MiB, where 50.5 MiB
+   * holds them after a reserve; `npm run bench -- worker-decode`). Memory never shrinks: reserve only for a load that
+   * is likely to follow.
    */
   reserve(bytes: number): void {
     this.buffer(bytes).free();

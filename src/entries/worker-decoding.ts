@@ -37,11 +37,11 @@ export interface UseLite {
 }
 
 /**
- * Core bytes to reserve before USE-lite when `decoder` will follow on the same core (WasmCore.reserve): USE-lite at
- * 512 tokens a pass holds 23.1 MiB (12.0 MiB of weights and its ranking packings, 11 MiB of activation buffers); a
- * decoder's load peaks at 1.3x its INT8 weights (the packed weights, the copy of the matrix being packed: +15.6 MiB
- * for the shipped 12.3 MB), measured with CoreBuffer counts; 4 MiB for the allocator. The core holds INT8 either way:
- * an f32 file is quantised on load, to a quarter of its bytes.
+ * Core bytes to reserve before USE-lite when `decoder` will follow on the same core (WasmCore.reserve): 24 MiB for
+ * USE-lite at 512 tokens a pass (its weights, ranking packings and activation buffers), 1.3x the decoder's INT8
+ * weights (packed, plus the copy of the matrix being packed) and 4 MiB for the allocator. The core holds INT8 either
+ * way: an f32 file is quantised on load, to a quarter of its bytes. test/core/reserve.test.ts loads the edge USE-lite
+ * and the shipped decoder into a core that reserved this (43.2 MiB) and checks that it did not grow.
  */
 export function decodingReserveBytes(decoder: BundledDecoder): number {
   const int8Bytes = isInt8Manifest(decoder.manifestText) ? decoder.weightBytes : decoder.weightBytes / 4;
