@@ -5,8 +5,7 @@
  * the exponent bits. Relative error ~1e-7 over the clamped range [-87, 88].
  * n is rounded by adding 1.5 * 2^23 (the sum's low mantissa bits are then n, to nearest even, as f32x4.nearest
  * rounds) and the clamp uses pmin/pmax: one x86 instruction each, where trunc_sat and the NaN-aware min/max take
- * several. Same n, same polynomial, so the same bits as nearest + trunc_sat gave, for every x (NaN stays NaN);
- * the decoder's logSumExpRows is ~1.3x faster.
+ * several. Same n, same polynomial, so the same bits as nearest + trunc_sat gave, for every x (NaN stays NaN).
  */
 @inline export function expF32x4(x: v128): v128 {
   const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87)), f32x4.splat(88));

@@ -79,7 +79,7 @@ export function heapPopTop(scores: usize, rows: usize, size: i32): i32 {
  * first, into out: i32 [rows, k]; ties keep the lower id first; -Infinity and NaN are never kept, and a row with
  * fewer than k other values ends in -1. src/decoder/decode.ts's topIds is the reference. Four values at a time are
  * compared with the k-th best so far: most of 8k logits cost one SIMD compare, where the JS scan paid a
- * comparison per value (topIds was 6% of a refined decode; `node --cpu-prof`, docs/decoder.md).
+ * comparison per value (topIds was 5% of a refined decode; `node --cpu-prof`, docs/decoder.md).
  */
 export function topKRows(x: usize, rows: i32, n: i32, k: i32, out: usize): void {
   const bytes = <usize>n << 2;
